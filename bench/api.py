@@ -1,0 +1,152 @@
+"""The plugin contract: what a dataset yields and what a method returns.
+
+A dataset plugin subclasses :class:`BaseDataset` and yields :class:`Case`
+objects. A method plugin subclasses :class:`BaseMethod`; the runner hands it a
+batch of degraded images (and the true PSF when it is non-blind) as tensors on
+the device it chose, and gets a :class:`Result` back. Tunable parameters are the
+keyword-only arguments of ``__init__``: their defaults are the documented
+configuration and ``bench run`` overrides them with ``<name>.<param>=value``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+import torch
+
+__all__ = ["BaseDataset", "BaseMethod", "Case", "Result", "parameters"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One standardized benchmark input, identical for every method.
+
+    Attributes
+    ----------
+    case_id : str
+        Unique within its dataset, used as a file name.
+    y : (H, W) float32 ndarray
+        The degraded image, intensities in [0, 1] for synthetic data.
+    x : (H, W) float32 ndarray or None
+        The ground truth, None where no reference exists.
+    psf : (k, k) float32 ndarray or None
+        The true PSF (odd size, centred, non-negative, unit sum), None if unknown.
+    meta : mapping
+        Everything that made the case: image name, noise level and its
+        parameters, cut-off frequency ``fc`` (cycles/pixel), Zernike
+        coefficients, pixel size, seed.
+    """
+
+    case_id: str
+    y: np.ndarray
+    x: np.ndarray | None
+    psf: np.ndarray | None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def noise(self) -> str:
+        """Name of the noise level, or ``"unknown"`` for real data without one."""
+        return str(self.meta.get("noise", "unknown"))
+
+
+@dataclass
+class Result:
+    """What a method returns for a batch.
+
+    Attributes
+    ----------
+    x_hat : (B, 1, H, W) float tensor
+        Restored images, same shape as the input batch.
+    psf_hat : (B, 1, k, k) float tensor or None
+        Estimated PSFs (blind methods that identify one), else None.
+    info : dict
+        Anything worth recording per batch (iterations run, chosen
+        regularisation weight); scalar values end up in the results table.
+    """
+
+    x_hat: torch.Tensor
+    psf_hat: torch.Tensor | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class BaseMethod:
+    """Base class of every deconvolution method plugin.
+
+    Subclasses set the class attributes, take their tunables as typed
+    keyword-only ``__init__`` arguments and implement :meth:`run`.
+    """
+
+    name: ClassVar[str]
+    #: True if the method never sees the true PSF.
+    blind: ClassVar[bool]
+    #: True if the method needs trained weights.
+    learned: ClassVar[bool] = False
+    #: Primary references, as full citations.
+    references: ClassVar[tuple[str, ...]] = ()
+    #: Importable modules the method needs beyond the core dependencies.
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: Parameters that make a run on a 32x32 case take about a second (tests).
+    test_params: ClassVar[Mapping[str, Any]] = {}
+
+    def unavailable(self, device: torch.device) -> str | None:
+        """Why this method cannot run here (missing module, weights, CUDA), or None."""
+        missing = [module for module in self.requires if importlib.util.find_spec(module) is None]
+        if missing:
+            return f"missing module(s) {', '.join(missing)}: pip install {' '.join(missing)}"
+        return None
+
+    def prepare(self, device: torch.device) -> None:
+        """Load weights or build operators once, before the first :meth:`run`."""
+
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        """Restore a batch.
+
+        Parameters
+        ----------
+        y : (B, 1, H, W) float32 tensor
+            Degraded images on the runner's device.
+        psf : (B, 1, k, k) float32 tensor or None
+            True PSFs for non-blind methods (unit sum, centred), None for blind ones.
+        """
+        raise NotImplementedError
+
+
+class BaseDataset:
+    """Base class of every dataset plugin.
+
+    A dataset is a deterministic list of cases: ``make_case(case_id)`` must
+    return the same arrays on every call, so cases can be cached and checked
+    against their sha256 manifest.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    def case_ids(self) -> list[str]:
+        """Identifiers of every case, in a fixed order."""
+        raise NotImplementedError
+
+    def make_case(self, case_id: str) -> Case:
+        """Build one case from scratch (the runner caches it)."""
+        raise NotImplementedError
+
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of the degraded images, for ``bench list``."""
+        raise NotImplementedError
+
+
+def parameters(plugin: type) -> dict[str, Any]:
+    """The tunable parameters of a plugin class and their defaults.
+
+    They are the keyword-only arguments of ``__init__``; each must have a default.
+    """
+    signature = inspect.signature(plugin.__init__)
+    return {
+        p.name: p.default
+        for p in signature.parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }

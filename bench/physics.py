@@ -1,0 +1,248 @@
+r"""The forward model of the benchmark: PSFs, blur, noise, and the blur operators methods share.
+
+Data generation (numpy, float64):
+
+- :func:`zernike_psf` — Fresnel/Zernike PSF :math:`h(\theta) = |\mathcal{F}(P_{f_c}
+  e^{-i 2\pi \phi_\theta})|^2`, :math:`\phi_\theta = \sum_k \theta_k Z_k`, from deepinv's
+  ``DiffractionBlurGenerator``.
+- :func:`blur_valid` — linear convolution keeping only the pixels whose whole
+  support lies in the field: the benchmark blurs a larger field and crops, so
+  no method can profit from periodic boundaries.
+- :func:`degrade` — poster 001 eq. 3, :math:`y = S_s Q_q(P_\gamma(h \star x) + \epsilon_\sigma)`,
+  or Deep-Blur's approximation :math:`y = z + \sqrt{\alpha z + \beta}\,\eta`.
+
+Operators for methods (torch, batched, any device):
+
+- :func:`pad` — boundary extension (zero, mean, edge, reflect).
+- :class:`FFTConvolver` — linear (non-circular) convolution by FFT with a PSF
+  transformed once, and its adjoint.
+- :func:`psf_to_otf` — the transfer function for circular convolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "NOLL_INDICES",
+    "FFTConvolver",
+    "NoiseLevel",
+    "PaddingMode",
+    "blur_valid",
+    "degrade",
+    "estimate_noise_std",
+    "pad",
+    "psf_to_otf",
+    "zernike_psf",
+]
+
+#: Noll indices of the aberrations: defocus, astigmatism x2, coma x2, trefoil x2, spherical.
+NOLL_INDICES: tuple[int, ...] = (4, 5, 6, 7, 8, 9, 10, 11)
+
+PaddingMode = Literal["zero", "mean", "edge", "reflect"]
+
+
+def zernike_psf(coeff: np.ndarray, fc: float, *, size: int) -> np.ndarray:
+    """Diffraction-limited PSF with Zernike aberrations, normalised to unit sum.
+
+    Parameters
+    ----------
+    coeff : (8,) ndarray
+        Zernike coefficients in waves for :data:`NOLL_INDICES`.
+    fc : float
+        Cut-off frequency of the pupil in cycles per pixel, in (0, 0.25]
+        (0.25 is Nyquist sampling; the Airy FWHM is about 0.514 / fc pixels).
+    size : int
+        Odd side length of the PSF in pixels.
+
+    Returns
+    -------
+    (size, size) float64 ndarray, non-negative, summing to 1, centroid at the centre.
+    """
+    from deepinv.physics.generator import DiffractionBlurGenerator
+
+    coeff = np.asarray(coeff, dtype=np.float64)
+    if coeff.shape != (len(NOLL_INDICES),):
+        raise ValueError(f"coeff must have shape ({len(NOLL_INDICES)},) for Noll {NOLL_INDICES}, got {coeff.shape}")
+    if not 0 < fc <= 0.25:
+        raise ValueError(f"fc must be in (0, 0.25] cycles/pixel, got {fc}")
+    if size % 2 == 0:
+        raise ValueError(f"PSF size must be odd, got {size}")
+    # center=True adds the tilt that puts the centroid at the array centre: a
+    # shift of the whole image is not blur, and a blind method cannot see it.
+    # (Set in the constructor: deepinv 0.5 fails when it is passed to step.)
+    generator = DiffractionBlurGenerator(
+        (size, size), zernike_index=NOLL_INDICES, center=True, dtype=torch.float64
+    )
+    psf = generator.step(
+        coeff=torch.from_numpy(coeff)[None], fc=torch.tensor([[fc]], dtype=torch.float64)
+    )["filter"][0, 0].numpy()
+    psf = np.clip(psf, 0, None)
+    return psf / psf.sum()
+
+
+def blur_valid(field: np.ndarray, psf: np.ndarray) -> np.ndarray:
+    """Convolve a field with a PSF and keep the valid part.
+
+    The output is smaller than ``field`` by ``psf.shape - 1``: every output
+    pixel sees only true scene content, never a boundary assumption.
+    """
+    return scipy.signal.fftconvolve(field.astype(np.float64), psf.astype(np.float64), mode="valid")
+
+
+@dataclass(frozen=True)
+class NoiseLevel:
+    r"""Parameters of one named noise level.
+
+    Two models:
+
+    ``"poisson-gaussian"`` (poster 001 eq. 3)
+        :math:`y = S_s Q_q(P_\gamma(z) + \epsilon_\sigma)` with
+        :math:`P_\gamma(z) = \mathrm{Poisson}(\gamma z) / \gamma`. ``gain`` is
+        :math:`\gamma`, the expected photon count at intensity 1 (None: no shot
+        noise); ``sigma`` the read-noise standard deviation in intensity units.
+    ``"deepblur"`` (Deep-Blur, sec. 3)
+        :math:`y = z + \sqrt{\alpha z + \beta}\,\eta`, :math:`\eta \sim \mathcal{N}(0, I)`.
+
+    Both are then quantized on ``bits`` bits over [0, 1] (values outside are
+    clipped, as a saturating sensor does; None: no quantization) and hit by
+    salt-and-pepper noise with probability ``salt_pepper`` per pixel.
+    """
+
+    model: Literal["poisson-gaussian", "deepblur"] = "poisson-gaussian"
+    gain: float | None = None
+    sigma: float = 0.0
+    alpha: float = 0.0
+    beta: float = 0.0
+    bits: int | None = 16
+    salt_pepper: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.model not in ("poisson-gaussian", "deepblur"):
+            raise ValueError(f"noise model must be 'poisson-gaussian' or 'deepblur', got {self.model!r}")
+        if self.gain is not None and self.gain <= 0:
+            raise ValueError(f"gain must be positive photons per unit intensity or null, got {self.gain}")
+        for key in ("sigma", "alpha", "beta", "salt_pepper"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"noise {key} must be >= 0, got {getattr(self, key)}")
+        if self.model == "poisson-gaussian" and (self.alpha or self.beta):
+            raise ValueError("alpha/beta belong to model 'deepblur'; use gain/sigma with 'poisson-gaussian'")
+        if self.model == "deepblur" and (self.gain is not None or self.sigma):
+            raise ValueError("gain/sigma belong to model 'poisson-gaussian'; use alpha/beta with 'deepblur'")
+
+
+def degrade(blurred: np.ndarray, level: NoiseLevel, rng: np.random.Generator) -> np.ndarray:
+    """Apply a noise level to a blurred image in [0, 1] (float64 in, float64 out).
+
+    Noise is drawn from a numpy ``Generator`` (PCG64), whose streams are the
+    same on every platform, so a seeded case is reproducible bit for bit.
+    """
+    z = np.clip(blurred, 0, None)
+    if level.model == "deepblur":
+        y = z + np.sqrt(level.alpha * z + level.beta) * rng.standard_normal(z.shape)
+    else:
+        y = rng.poisson(level.gain * z) / level.gain if level.gain is not None else z.copy()
+        if level.sigma:
+            y = y + level.sigma * rng.standard_normal(z.shape)
+    if level.bits is not None:
+        levels = 2**level.bits - 1
+        y = np.round(np.clip(y, 0, 1) * levels) / levels
+    if level.salt_pepper:
+        hit = rng.random(z.shape) < level.salt_pepper
+        y[hit] = rng.integers(0, 2, size=int(hit.sum())).astype(np.float64)
+    return y
+
+
+def estimate_noise_std(y: np.ndarray) -> float:
+    """Standard deviation of the noise in an image, by the wavelet MAD of skimage.
+
+    Methods use it to set their regularisation from the data alone, never from
+    the ground truth.
+    """
+    from skimage.restoration import estimate_sigma
+
+    return float(estimate_sigma(np.asarray(y, dtype=np.float64)))
+
+
+def pad(x: torch.Tensor, width: int | tuple[int, int], mode: PaddingMode) -> torch.Tensor:
+    """Extend a (B, C, H, W) batch by ``width`` pixels on every side.
+
+    ``zero`` puts 0 outside, ``mean`` each image's mean, ``edge`` repeats the
+    border pixel, ``reflect`` mirrors without repeating the border.
+    """
+    wy, wx = (width, width) if isinstance(width, int) else width
+    widths = (wx, wx, wy, wy)
+    if mode == "zero":
+        return F.pad(x, widths)
+    if mode == "mean":
+        mean = x.mean(dim=(-2, -1), keepdim=True)
+        return F.pad(x - mean, widths) + mean
+    if mode == "edge":
+        return F.pad(x, widths, mode="replicate")
+    if mode == "reflect":
+        if wy >= x.shape[-2] or wx >= x.shape[-1]:
+            raise ValueError(f"reflect padding of {width} px needs an image larger than that, got {tuple(x.shape[-2:])}")
+        return F.pad(x, widths, mode="reflect")
+    raise ValueError(f"padding must be one of zero, mean, edge, reflect; got {mode!r}")
+
+
+class FFTConvolver:
+    """Linear convolution with fixed PSFs, by FFT, and its adjoint.
+
+    The PSF is transformed once; each call costs one forward and one inverse
+    real FFT of a size large enough that nothing wraps around.
+
+    Parameters
+    ----------
+    psf : (B, 1, k, l) tensor
+        PSFs, centred (odd sizes).
+    shape : (H, W)
+        Shape of the images the operator applies to.
+    mode : {"same", "valid"}
+        ``same``: output (H, W), the image is zero outside its support (as
+        ``scipy.signal.convolve(mode="same")``). ``valid``: output
+        (H - k + 1, W - l + 1), only pixels that see no boundary.
+    """
+
+    def __init__(self, psf: torch.Tensor, shape: tuple[int, int], *, mode: Literal["same", "valid"]) -> None:
+        k, l = psf.shape[-2:]
+        height, width = shape
+        self.input_shape = (height, width)
+        self.fft_shape = (
+            scipy.fft.next_fast_len(height + k - 1, real=True),
+            scipy.fft.next_fast_len(width + l - 1, real=True),
+        )
+        if mode == "same":
+            self.offset, self.output_shape = (k // 2, l // 2), (height, width)
+        elif mode == "valid":
+            self.offset, self.output_shape = (k - 1, l - 1), (height - k + 1, width - l + 1)
+        else:
+            raise ValueError(f"mode must be 'same' or 'valid', got {mode!r}")
+        self.otf = torch.fft.rfft2(psf, s=self.fft_shape)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        full = torch.fft.irfft2(torch.fft.rfft2(x, s=self.fft_shape) * self.otf, s=self.fft_shape)
+        (oy, ox), (h, w) = self.offset, self.output_shape
+        return full[..., oy : oy + h, ox : ox + w]
+
+    def adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        """Correlation with the PSF, the exact adjoint of :meth:`__call__`."""
+        (oy, ox), (h, w) = self.offset, self.output_shape
+        embedded = F.pad(y, (ox, self.fft_shape[1] - ox - w, oy, self.fft_shape[0] - oy - h))
+        full = torch.fft.irfft2(torch.fft.rfft2(embedded) * self.otf.conj(), s=self.fft_shape)
+        return full[..., : self.input_shape[0], : self.input_shape[1]]
+
+
+def psf_to_otf(psf: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """Real-FFT transfer function of a centred PSF for circular convolution on ``shape``."""
+    k, l = psf.shape[-2:]
+    embedded = F.pad(psf, (0, shape[1] - l, 0, shape[0] - k))
+    embedded = torch.roll(embedded, shifts=(-(k // 2), -(l // 2)), dims=(-2, -1))
+    return torch.fft.rfft2(embedded)
