@@ -1,0 +1,137 @@
+"""Generate each dataset's cases once, store them with a sha256 manifest, reload them.
+
+A dataset's cases are written under ``<cache>/<name>-<key>/``, where ``key``
+hashes the dataset's name and parameters, as:
+
+- ``<case_id>.npz`` holding ``y``, ``x`` and ``psf`` (the last two when known),
+- ``meta.json`` mapping each case id to its metadata,
+- ``manifest.json`` with the sha256 of every file.
+
+The npz files are written with fixed zip timestamps, so the same seed gives
+byte-identical files and identical checksums. ``bench datasets export`` writes
+the same layout to a folder of the user's choosing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from bench.api import BaseDataset, Case
+from bench.checks import check_image, check_psf
+
+__all__ = ["CaseStore", "default_cache_dir"]
+
+_FORMAT_VERSION = 1
+_ARRAYS = ("y", "x", "psf")
+
+
+def default_cache_dir() -> Path:
+    """``$DECONV_BENCH_CACHE``, else ``~/.cache/deconv-bench``."""
+    return Path(os.environ.get("DECONV_BENCH_CACHE", Path.home() / ".cache" / "deconv-bench"))
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=f".{path.name}.") as handle:
+        handle.write(data)
+    os.replace(handle.name, path)
+
+
+def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """An .npz archive with fixed timestamps, so equal arrays give equal bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key, array in arrays.items():
+            entry = io.BytesIO()
+            np.save(entry, np.ascontiguousarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entry.getvalue())
+    return buffer.getvalue()
+
+
+def validate_case(case: Case) -> Case:
+    """Check a dataset's case at the boundary: finite 2D images, a valid PSF, matching shapes."""
+    y = check_image(case.y, name=f"{case.case_id}: y")
+    x = None if case.x is None else check_image(case.x, name=f"{case.case_id}: x")
+    psf = None if case.psf is None else check_psf(case.psf, name=f"{case.case_id}: psf")
+    if x is not None and x.shape != y.shape:
+        raise ValueError(f"{case.case_id}: x has shape {x.shape} but y has {y.shape}; they must match")
+    return Case(case.case_id, y, x, psf, dict(case.meta))
+
+
+class CaseStore:
+    """The on-disk cache of one dataset configuration."""
+
+    def __init__(self, dataset: BaseDataset, params: Mapping[str, Any], cache_dir: Path) -> None:
+        self.dataset = dataset
+        self.params = json.loads(json.dumps(dict(params), default=list))
+        identity = json.dumps({"dataset": dataset.name, "params": self.params, "format": _FORMAT_VERSION}, sort_keys=True)
+        self.key = hashlib.sha256(identity.encode()).hexdigest()[:12]
+        self.directory = Path(cache_dir) / f"{dataset.name}-{self.key}"
+
+    def load(self) -> list[Case]:
+        """All cases: verified from the cache, generating and storing what is missing."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        manifest = self._read_json("manifest.json", {"files": {}})
+        metas = self._read_json("meta.json", {})
+        cases, changed = [], False
+        for case_id in self.dataset.case_ids():
+            path = self.directory / f"{case_id}.npz"
+            if path.name in manifest["files"] and path.exists() and case_id in metas:
+                digest = sha256_file(path)
+                if digest != manifest["files"][path.name]:
+                    raise ValueError(
+                        f"cached case {path} does not match its sha256 in manifest.json "
+                        f"(expected {manifest['files'][path.name]}, got {digest}); "
+                        f"delete {self.directory} to regenerate the cases"
+                    )
+                cases.append(self._read_case(case_id, path, metas[case_id]))
+                continue
+            case = validate_case(self.dataset.make_case(case_id))
+            arrays = {k: getattr(case, k) for k in _ARRAYS if getattr(case, k) is not None}
+            data = _npz_bytes(arrays)
+            _write_atomic(path, data)
+            manifest["files"][path.name] = hashlib.sha256(data).hexdigest()
+            metas[case_id] = dict(case.meta)
+            cases.append(case)
+            changed = True
+        if changed:
+            manifest.update(dataset=self.dataset.name, params=self.params, format=_FORMAT_VERSION)
+            _write_atomic(self.directory / "meta.json", json.dumps(metas, indent=1, sort_keys=True).encode())
+            _write_atomic(self.directory / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
+        return cases
+
+    def export(self, destination: Path) -> Path:
+        """Copy every case, ``meta.json`` and ``manifest.json`` into ``destination``."""
+        self.load()
+        destination = Path(destination)
+        destination.mkdir(parents=True, exist_ok=True)
+        names = [f"{case_id}.npz" for case_id in self.dataset.case_ids()] + ["meta.json", "manifest.json"]
+        for name in names:
+            shutil.copyfile(self.directory / name, destination / name)
+        return destination
+
+    def _read_json(self, name: str, default: dict) -> dict:
+        path = self.directory / name
+        return json.loads(path.read_text()) if path.exists() else default
+
+    @staticmethod
+    def _read_case(case_id: str, path: Path, meta: Mapping[str, Any]) -> Case:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] if k in archive else None for k in _ARRAYS}
+        return Case(case_id, arrays["y"], arrays["x"], arrays["psf"], dict(meta))

@@ -1,0 +1,87 @@
+"""Configuration: hydra composition of ``bench/conf`` plus method parameter overrides.
+
+The run configuration (dataset, noise levels, output, device) is composed by
+hydra from ``bench/conf/config.yaml`` and the ``dataset`` group, so any key can
+be overridden (``noise=high``, ``dataset.size=128``). A method's parameters are
+the keyword-only arguments of its ``__init__``; ``<method>.<param>=value``
+overrides them, checked against the signature.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any, Mapping, Sequence
+
+from omegaconf import DictConfig, OmegaConf
+
+from bench.api import BaseDataset, BaseMethod, parameters
+from bench.registry import Registry
+
+__all__ = ["compose", "make_dataset", "make_method", "split_overrides"]
+
+
+def split_overrides(overrides: Sequence[str], method_names: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Separate hydra overrides from ``<method>.<param>=value`` ones.
+
+    Returns the hydra overrides and, per method name, its ``param=value`` items.
+    """
+    hydra_overrides: list[str] = []
+    method_overrides: dict[str, list[str]] = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} must look like key=value (for example noise=high)")
+        head = item.split("=", 1)[0].split(".", 1)[0]
+        if head in method_names and "." in item.split("=", 1)[0]:
+            method_overrides.setdefault(head, []).append(item.split(".", 1)[1])
+        else:
+            hydra_overrides.append(item)
+    return hydra_overrides, method_overrides
+
+
+def compose(overrides: Sequence[str] = (), *, dataset: str | None = None) -> DictConfig:
+    """Compose the run configuration with hydra.
+
+    ``dataset`` selects a file of ``bench/conf/dataset``; a dataset without one
+    (a third-party plugin) gets ``{name: dataset}`` and its signature defaults.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    overrides = list(overrides)
+    has_yaml = dataset is None or files("bench.conf.dataset").joinpath(f"{dataset}.yaml").is_file()
+    if dataset is not None:
+        overrides.insert(0, f"dataset={dataset}" if has_yaml else "~dataset")
+    with initialize_config_module(config_module="bench.conf", version_base=None):
+        cfg = hydra_compose(config_name="config", overrides=overrides)
+    if not has_yaml:
+        OmegaConf.set_struct(cfg, False)
+        cfg.dataset = {"name": dataset}
+    return cfg
+
+
+def make_dataset(cfg: DictConfig, registry: Registry) -> tuple[BaseDataset, dict[str, Any]]:
+    """Instantiate the configured dataset; returns it and its resolved parameters."""
+    params = OmegaConf.to_container(cfg.dataset, resolve=True)
+    name = params.pop("name")
+    dataset_cls = registry.dataset(name)
+    accepted = parameters(dataset_cls)
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(f"dataset {name!r} has no parameter(s) {unknown}; its parameters: {', '.join(accepted)}")
+    dataset = dataset_cls(**params)
+    resolved = {k: params.get(k, v) for k, v in accepted.items()}
+    return dataset, resolved
+
+
+def make_method(method_cls: type[BaseMethod], overrides: Sequence[str] = ()) -> tuple[BaseMethod, dict[str, Any]]:
+    """Instantiate a method with its defaults and ``param=value`` overrides; returns it and its parameters."""
+    defaults = parameters(method_cls)
+    given: Mapping[str, Any] = OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides))) if overrides else {}
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"method {method_cls.name!r} has no parameter(s) {unknown}; "
+            f"its parameters: {', '.join(defaults) or 'none'}"
+        )
+    params = {**defaults, **given}
+    return method_cls(**params), params

@@ -1,0 +1,148 @@
+"""Discover, validate and look up method and dataset plugins.
+
+Built-in plugins are the modules of ``bench.methods`` and ``bench.datasets``
+(the ``methods/`` and ``datasets/`` folders); third-party packages add theirs
+through the entry-point groups ``deconv_bench.methods`` and
+``deconv_bench.datasets``, each entry point naming the plugin class. A plugin
+that fails to import or to validate is recorded with its source and error and
+the others still load.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.metadata
+import inspect
+import pkgutil
+import traceback
+from dataclasses import dataclass, field
+
+from bench.api import BaseDataset, BaseMethod
+
+__all__ = ["BrokenPlugin", "Registry", "UnknownPluginError", "load_registry"]
+
+_GROUPS = {"method": "deconv_bench.methods", "dataset": "deconv_bench.datasets"}
+_PACKAGES = {"method": "bench.methods", "dataset": "bench.datasets"}
+_CLASS_NAMES = {"method": "Method", "dataset": "Dataset"}
+_BASES = {"method": BaseMethod, "dataset": BaseDataset}
+
+
+class UnknownPluginError(ValueError):
+    """A method or dataset name that no plugin registered."""
+
+
+@dataclass(frozen=True)
+class BrokenPlugin:
+    """A plugin that could not be loaded: where it came from and why."""
+
+    kind: str
+    source: str
+    error: str
+
+
+@dataclass
+class Registry:
+    """Every loaded plugin by name, and every plugin that failed to load."""
+
+    methods: dict[str, type[BaseMethod]] = field(default_factory=dict)
+    datasets: dict[str, type[BaseDataset]] = field(default_factory=dict)
+    broken: list[BrokenPlugin] = field(default_factory=list)
+
+    def method(self, name: str) -> type[BaseMethod]:
+        """The method class called ``name``."""
+        return self._lookup("method", self.methods, name)
+
+    def dataset(self, name: str) -> type[BaseDataset]:
+        """The dataset class called ``name``."""
+        return self._lookup("dataset", self.datasets, name)
+
+    def _lookup(self, kind: str, table: dict[str, type], name: str) -> type:
+        if name in table:
+            return table[name]
+        hint = [b for b in self.broken if b.kind == kind and name.replace("-", "_") in b.source]
+        reason = f" ({hint[0].source} failed to load: {hint[0].error.splitlines()[-1]})" if hint else ""
+        raise UnknownPluginError(
+            f"unknown {kind} {name!r}{reason}; available: {', '.join(sorted(table)) or 'none'}"
+        )
+
+    def add(self, kind: str, plugin: object, source: str, stem: str | None = None) -> None:
+        """Validate ``plugin`` and register it, or record why it was rejected."""
+        table = self.methods if kind == "method" else self.datasets
+        try:
+            _validate(kind, plugin, stem)
+            if plugin.name in table:
+                raise ValueError(
+                    f"duplicate {kind} name {plugin.name!r}, already registered by "
+                    f"{inspect.getmodule(table[plugin.name]).__name__}; rename one of them"
+                )
+        except (TypeError, ValueError) as error:
+            self.broken.append(BrokenPlugin(kind, source, str(error)))
+            return
+        table[plugin.name] = plugin
+
+
+def _validate(kind: str, plugin: object, stem: str | None) -> None:
+    """Raise with a fix if ``plugin`` breaks the contract of ``bench.api``."""
+    base = _BASES[kind]
+    if not (isinstance(plugin, type) and issubclass(plugin, base)):
+        raise TypeError(f"expected a subclass of {base.__name__}, got {plugin!r}")
+    name = getattr(plugin, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{plugin.__name__} must set a class attribute name = '<{kind} name>'")
+    if stem is not None and name.replace("-", "_") != stem:
+        raise ValueError(f"{kind} name {name!r} does not match its file {stem}.py; rename one so they agree")
+    own_init = plugin.__init__ is not object.__init__
+    for parameter in inspect.signature(plugin.__init__).parameters.values() if own_init else ():
+        if parameter.name == "self":
+            continue
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+            raise TypeError(
+                f"{name}: __init__ argument {parameter.name!r} must be keyword-only (put it after *; "
+                "no *args or **kwargs, which would swallow misspelt parameters)"
+            )
+        if kind == "method" and parameter.default is inspect.Parameter.empty:
+            raise TypeError(f"{name}: __init__ argument {parameter.name!r} needs a default value")
+    if kind == "method":
+        if not isinstance(plugin.__dict__.get("blind", getattr(plugin, "blind", None)), bool):
+            raise TypeError(f"{name}: class attribute blind must be True or False")
+        run_args = list(inspect.signature(plugin.run).parameters)
+        if run_args != ["self", "y", "psf"]:
+            raise TypeError(f"{name}: run must be defined as run(self, y, psf), got run({', '.join(run_args)})")
+
+
+def _load_builtins(registry: Registry, kind: str) -> None:
+    package = importlib.import_module(_PACKAGES[kind])
+    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        stem = module_info.name
+        if stem.startswith("_") or stem.startswith("template_"):
+            continue
+        source = f"{package.__name__.replace('bench.', '')}/{stem}.py"
+        try:
+            module = importlib.import_module(f"{package.__name__}.{stem}")
+            plugin = getattr(module, _CLASS_NAMES[kind])
+        except Exception:  # a broken plugin file must not stop the others
+            registry.broken.append(BrokenPlugin(kind, source, traceback.format_exc(limit=-1).strip()))
+            continue
+        registry.add(kind, plugin, source, stem)
+
+
+def _load_entry_points(registry: Registry, kind: str) -> None:
+    for entry_point in importlib.metadata.entry_points(group=_GROUPS[kind]):
+        source = f"entry point {entry_point.name} = {entry_point.value}"
+        try:
+            plugin = entry_point.load()
+        except Exception:
+            registry.broken.append(BrokenPlugin(kind, source, traceback.format_exc(limit=-1).strip()))
+            continue
+        registry.add(kind, plugin, source)
+
+
+@functools.cache
+def load_registry() -> Registry:
+    """Load every built-in and entry-point plugin once per process."""
+    registry = Registry()
+    for kind in ("method", "dataset"):
+        _load_builtins(registry, kind)
+        _load_entry_points(registry, kind)
+    return registry
