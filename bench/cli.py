@@ -1,0 +1,148 @@
+"""The ``bench`` command line: list plugins, run the benchmark, export datasets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["main"]
+
+console = Console()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description="Benchmark deconvolution methods for microscopy.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("list", help="list methods and datasets, with why a method cannot run here")
+
+    run = commands.add_parser(
+        "run",
+        help="run methods on a dataset and print the leaderboard",
+        epilog="OVERRIDES are hydra overrides of bench/conf/config.yaml (noise=high, dataset.size=128, "
+        "noise_levels.high.sigma=0.1) or method parameters (<method>.<param>=value, see `bench list`).",
+    )
+    run.add_argument("--method", default="all", help="'all' or comma-separated names (default: all)")
+    run.add_argument("--dataset", default="fresnel-zernike", help="dataset name (default: fresnel-zernike)")
+    run.add_argument("--out", help="output folder (default: results/runs/<dataset>)")
+    run.add_argument("--device", choices=("cpu", "cuda"), help="torch device (default: cpu)")
+    run.add_argument("--save-outputs", action="store_true", help="save restored images to OUT/outputs/")
+    run.add_argument("overrides", nargs="*", metavar="OVERRIDES")
+
+    datasets = commands.add_parser("datasets", help="dataset utilities")
+    dataset_commands = datasets.add_subparsers(dest="dataset_command", required=True)
+    export = dataset_commands.add_parser("export", help="write every case as DIR/<case_id>.npz + meta.json")
+    export.add_argument("name")
+    export.add_argument("directory", type=Path)
+    export.add_argument("overrides", nargs="*", metavar="OVERRIDES")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bench`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list()
+        if args.command == "run":
+            return _run(args)
+        return _export(args)
+    except ValueError as error:  # bad user input: say what is wrong, no traceback
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+
+
+def _list() -> int:
+    import torch
+
+    from bench.api import parameters
+    from bench.config import compose, make_dataset
+    from bench.registry import load_registry
+
+    registry = load_registry()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    methods = Table(title="methods", title_justify="left")
+    for column in ("name", "blind", "learned", "parameters", "status"):
+        methods.add_column(column)
+    for name, method_cls in sorted(registry.methods.items()):
+        params = parameters(method_cls)
+        try:
+            reason = method_cls(**params).unavailable(device)
+        except Exception as error:
+            reason = f"cannot be built: {error}"
+        status = f"[yellow]unavailable: {reason}[/yellow]" if reason else "[green]ready[/green]"
+        described = ", ".join(f"{k}={v}" for k, v in params.items())
+        methods.add_row(name, _yes(method_cls.blind), _yes(method_cls.learned), described, status)
+    console.print(methods)
+
+    datasets = Table(title="datasets", title_justify="left")
+    for column in ("name", "cases", "image size", "description"):
+        datasets.add_column(column)
+    for name, dataset_cls in sorted(registry.datasets.items()):
+        try:
+            dataset, _ = make_dataset(compose(dataset=name), registry)
+            size = "x".join(map(str, dataset.image_shape()))
+            datasets.add_row(name, str(len(dataset.case_ids())), size, dataset_cls.description)
+        except Exception as error:
+            datasets.add_row(name, "?", "?", f"[red]cannot be built: {error}[/red]")
+    console.print(datasets)
+
+    for broken in registry.broken:
+        console.print(f"[red]failed to load {broken.kind} {broken.source}:[/red] {broken.error}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bench.report import print_leaderboard
+    from bench.runner import run_benchmark
+
+    overrides = list(args.overrides)
+    overrides += [f"out={args.out}"] if args.out else []
+    overrides += [f"device={args.device}"] if args.device else []
+    overrides += ["save_outputs=true"] if args.save_outputs else []
+    columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+
+        def progress(items, total, description):
+            task = bar.add_task(description, total=total)
+            for item in items:
+                yield item
+                bar.advance(task)
+
+        outcome = run_benchmark(
+            args.method, args.dataset, overrides, progress=progress, log=lambda line: console.print(f"[yellow]{line}[/yellow]")
+        )
+    print_leaderboard(outcome.leaderboard, console)
+    failed = outcome.cases[outcome.cases.status == "error"]
+    for _, row in failed.drop_duplicates("method").iterrows():
+        console.print(f"[red]{row.method} failed on {(failed.method == row.method).sum()} case(s):[/red] {row.error}")
+    console.print(f"results in {outcome.out}/ (cases.csv, leaderboard.csv, manifest.json)")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from bench.cases import CaseStore, default_cache_dir
+    from bench.config import compose, make_dataset
+    from bench.registry import load_registry
+
+    registry = load_registry()
+    cfg = compose(args.overrides, dataset=args.name)
+    dataset, params = make_dataset(cfg, registry)
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+    destination = CaseStore(dataset, params, cache).export(args.directory)
+    console.print(f"wrote {len(dataset.case_ids())} cases of {args.name} to {destination}/")
+    return 0
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Run methods on a dataset's cases: isolate, time, score, write as you go, resume.
+
+Every (method, case) result is appended to ``cases.csv`` and the file is
+replaced atomically, so a crash loses nothing finished. A rerun into the same
+folder skips every row already finished with the same method parameters,
+dataset configuration and device. An exception in a method becomes a row
+with ``status=error`` and its message; the other methods go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import OmegaConf
+
+from bench.api import BaseMethod, Case
+from bench.cases import CaseStore, default_cache_dir
+from bench.config import compose, make_dataset, make_method, split_overrides
+from bench.metrics import score
+from bench.registry import Registry, load_registry
+from bench.report import leaderboard
+from bench.timing import device_name, timed
+
+__all__ = ["CASE_COLUMNS", "RunOutcome", "resolve_methods", "run_benchmark"]
+
+CASE_COLUMNS = [
+    "method", "dataset", "case_id", "image", "noise", "blind",
+    "psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr",
+    "time_s", "peak_memory_mb", "device", "status", "error", "params", "info", "run_key",
+]  # fmt: skip
+
+_LIBRARIES = ("deconv-bench", "torch", "deepinv", "numpy", "scipy", "scikit-image", "pylops", "pandas", "hydra-core")
+
+
+@dataclass
+class RunOutcome:
+    """Where a run wrote its files, its tables, and the methods it skipped (with reasons)."""
+
+    out: Path
+    cases: pd.DataFrame
+    leaderboard: pd.DataFrame
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_methods(spec: str, registry: Registry) -> list[str]:
+    """Method names from ``all`` or ``name[,name...]``; unknown names raise, listing the available ones."""
+    if spec == "all":
+        return sorted(registry.methods)
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    for name in names:
+        registry.method(name)
+    return names
+
+
+def run_benchmark(
+    methods: str = "all",
+    dataset: str = "fresnel-zernike",
+    overrides: Sequence[str] = (),
+    *,
+    progress: Callable[[Iterable[Any], int, str], Iterable[Any]] | None = None,
+    log: Callable[[str], None] = print,
+) -> RunOutcome:
+    """Run ``methods`` on ``dataset`` with hydra and method overrides; see ``bench run --help``.
+
+    ``progress(iterable, total, description)`` wraps the loop over cases (a
+    progress bar); ``log`` receives one line per skipped method.
+    """
+    registry = load_registry()
+    names = resolve_methods(methods, registry)
+    hydra_overrides, method_overrides = split_overrides(overrides, list(registry.methods))
+    for name in method_overrides:
+        if name not in names:
+            raise ValueError(f"override for {name!r}, which is not in this run ({', '.join(names)})")
+        make_method(registry.method(name), method_overrides[name])  # bad parameters fail before any work
+    cfg = compose(hydra_overrides, dataset=dataset)
+    device = torch.device(cfg.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device=cuda requested but torch sees no CUDA device; use --device cpu")
+    data, data_params = make_dataset(cfg, registry)
+    store = CaseStore(data, data_params, Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir())
+    cases = store.load()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    rows = _read_rows(out / "cases.csv")
+    manifest = _manifest(cfg, names, store, device)
+    _write_text(out / "manifest.json", json.dumps(manifest, indent=1, default=str))
+    skipped: dict[str, str] = {}
+    for name in names:
+        rows, reason = _run_method(
+            registry.method(name), method_overrides.get(name, []), cases, data.name, store.key,
+            device, rows, out, bool(cfg.save_outputs), progress,
+        )  # fmt: skip
+        if reason:
+            skipped[name] = reason
+            log(f"skipped {name}: {reason}")
+    board = leaderboard(rows)
+    _write_csv(board, out / "leaderboard.csv")
+    manifest.update(finished=_now(), skipped=skipped)
+    _write_text(out / "manifest.json", json.dumps(manifest, indent=1, default=str))
+    return RunOutcome(out=out, cases=rows, leaderboard=board, skipped=skipped)
+
+
+def _run_method(
+    method_cls: type[BaseMethod],
+    overrides: list[str],
+    cases: list[Case],
+    dataset: str,
+    dataset_key: str,
+    device: torch.device,
+    rows: pd.DataFrame,
+    out: Path,
+    save_outputs: bool,
+    progress: Callable | None,
+) -> tuple[pd.DataFrame, str | None]:
+    """Run one method on every unfinished case; returns the updated rows and a skip reason."""
+    name = method_cls.name
+    try:
+        method, params = make_method(method_cls, overrides)
+    except Exception as error:  # bad parameters: every case of this method fails the same way
+        return _record_all(rows, out, method_cls, cases, dataset, f"{type(error).__name__}: {error}", device), None
+    reason = method.unavailable(device)
+    if reason:
+        return rows, reason
+    params_json = json.dumps(params, sort_keys=True, default=str)
+    run_key = hashlib.sha256(f"{params_json}|{dataset_key}|{device.type}".encode()).hexdigest()[:12]
+    done = set(rows.loc[(rows.method == name) & (rows.run_key == run_key) & (rows.status == "ok"), "case_id"])
+    todo = [case for case in cases if case.case_id not in done]
+    if not todo:
+        return rows, None
+    try:
+        method.prepare(device)
+        _call(method, todo[0], device)  # warm-up, not timed
+    except Exception:
+        pass  # the timed call below fails the same way and records why
+    iterator = progress(todo, len(todo), name) if progress else todo
+    for case in iterator:
+        row = _run_case(method, case, device, out if save_outputs else None)
+        row.update(method=name, dataset=dataset, params=params_json, run_key=run_key)
+        rows = _append(rows, row, out)
+    return rows, None
+
+
+def _call(method: BaseMethod, case: Case, device: torch.device):
+    y = torch.from_numpy(case.y)[None, None].to(device)
+    if method.blind:
+        psf = None
+    elif case.psf is None:
+        raise ValueError(f"{method.name} is non-blind but case {case.case_id} has no PSF; run blind methods on it")
+    else:
+        psf = torch.from_numpy(case.psf)[None, None].to(device)
+    with torch.no_grad():
+        return method.run(y, psf)
+
+
+def _run_case(method: BaseMethod, case: Case, device: torch.device, outputs: Path | None) -> dict[str, Any]:
+    """One timed, scored call; any exception becomes an error row."""
+    row: dict[str, Any] = {
+        "case_id": case.case_id, "image": case.meta.get("image", case.case_id), "noise": case.noise,
+        "blind": method.blind, "device": device_name(device),
+    }  # fmt: skip
+    try:
+        result, timing = timed(lambda: _call(method, case, device), device)
+        x_hat = _to_image(result.x_hat, case.y.shape, "x_hat")
+        psf_hat = None if result.psf_hat is None else _to_image(result.psf_hat, None, "psf_hat")
+        row.update(score(case.x, x_hat, case.psf, psf_hat))
+        row.update(time_s=timing.seconds, peak_memory_mb=timing.peak_memory_mb, status="ok", error="")
+        row["info"] = json.dumps({k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool))})
+        if outputs is not None:
+            arrays = {"x_hat": x_hat} if psf_hat is None else {"x_hat": x_hat, "psf_hat": psf_hat}
+            (outputs / "outputs" / method.name).mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(outputs / "outputs" / method.name / f"{case.case_id}.npz", **arrays)
+    except Exception as error:
+        row.update(status="error", error=f"{type(error).__name__}: {error}".strip())
+        row["traceback"] = traceback.format_exc(limit=-3)
+    return row
+
+
+def _to_image(tensor: torch.Tensor, shape: tuple[int, int] | None, what: str) -> np.ndarray:
+    """(1, 1, H, W) tensor -> finite float32 (H, W) array, or a clear error."""
+    if not isinstance(tensor, torch.Tensor) or tensor.ndim != 4 or tensor.shape[:2] != (1, 1):
+        raise ValueError(f"method returned {what} of shape {getattr(tensor, 'shape', type(tensor))}, expected (1, 1, H, W)")
+    array = tensor[0, 0].detach().float().cpu().numpy()
+    if shape is not None and array.shape != shape:
+        raise ValueError(f"method returned {what} of shape {array.shape}, expected {shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"method returned {what} with {int((~np.isfinite(array)).sum())} NaN/Inf values")
+    return array
+
+
+def _record_all(rows, out, method_cls, cases, dataset, error, device) -> pd.DataFrame:
+    for case in cases:
+        row = {
+            "method": method_cls.name, "dataset": dataset, "case_id": case.case_id,
+            "image": case.meta.get("image", case.case_id), "noise": case.noise, "blind": method_cls.blind,
+            "device": device_name(device), "status": "error", "error": error, "run_key": "",
+        }  # fmt: skip
+        rows = _append(rows, row, out)
+    return rows
+
+
+def _append(rows: pd.DataFrame, row: dict[str, Any], out: Path) -> pd.DataFrame:
+    """Replace any older row of the same (method, dataset, case) and write cases.csv atomically."""
+    if row.get("traceback"):
+        with open(out / "errors.log", "a") as log:
+            log.write(f"--- {row['method']} {row['case_id']}\n{row.pop('traceback')}\n")
+    row.pop("traceback", None)
+    keep = ~((rows.method == row["method"]) & (rows.dataset == row["dataset"]) & (rows.case_id == row["case_id"]))
+    new = pd.DataFrame([{column: row.get(column, math.nan) for column in CASE_COLUMNS}])
+    rows = new if rows.empty else pd.concat([rows[keep], new], ignore_index=True)
+    _write_csv(rows, out / "cases.csv")
+    return rows
+
+
+def _read_rows(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame(columns=CASE_COLUMNS)
+    rows = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"error": str, "run_key": str})
+    return rows.reindex(columns=CASE_COLUMNS)
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    _write_text(path, frame.to_csv(index=False))
+
+
+def _write_text(path: Path, text: str) -> None:
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, prefix=f".{path.name}.") as handle:
+        handle.write(text)
+    os.replace(handle.name, path)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _manifest(cfg, names: list[str], store: CaseStore, device: torch.device) -> dict[str, Any]:
+    """What a reader needs to reproduce the run: config, code version, libraries, machine."""
+    versions = {}
+    for library in _LIBRARIES:
+        try:
+            versions[library] = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            versions[library] = None
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {
+        "started": _now(),
+        "methods": names,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "dataset_cache": str(store.directory),
+        "seed": cfg.dataset.get("seed"),
+        "git_commit": commit,
+        "versions": {"python": platform.python_version(), **versions},
+        "machine": {
+            "platform": platform.platform(),
+            "cpu": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "device": device_name(device),
+            "cuda": torch.version.cuda,
+        },
+    }

@@ -1,0 +1,26 @@
+import json
+
+from bench.cli import main
+
+
+def test_cli_list_shows_methods_and_datasets(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "fresnel-zernike" in out and "smoke" in out and "methods" in out
+
+
+def test_cli_run_prints_the_leaderboard(tmp_path, capsys):
+    assert main(["run", "--method", "identity", "--dataset", "smoke", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "identity" in out and "noiseless" in out and (tmp_path / "leaderboard.csv").exists()
+
+
+def test_cli_unknown_method_is_a_clean_error(capsys):
+    assert main(["run", "--method", "nope", "--dataset", "smoke"]) == 2
+    assert "unknown method 'nope'; available:" in capsys.readouterr().out
+
+
+def test_cli_export_writes_each_case(tmp_path):
+    assert main(["datasets", "export", "smoke", str(tmp_path)]) == 0
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert len(meta) == 4 and all((tmp_path / f"{case_id}.npz").exists() for case_id in meta)

@@ -1,0 +1,53 @@
+"""The contract every registered method must keep, on a seeded noiseless 32x32 case."""
+
+import numpy as np
+import pytest
+import torch
+
+from bench.api import Result
+from bench.config import make_method
+from bench.images import load_image
+from bench.metrics import psnr
+from bench.physics import NoiseLevel, blur_valid, degrade, zernike_psf
+from bench.registry import load_registry
+
+METHODS = sorted(load_registry().methods)
+
+
+@pytest.fixture(scope="module")
+def case():
+    psf = zernike_psf(np.full(8, 0.04), 0.2, size=9)
+    field = load_image("camera", 40)
+    y = degrade(blur_valid(field, psf), NoiseLevel(), np.random.default_rng(0))
+    to_tensor = lambda a: torch.from_numpy(a.astype(np.float32))[None, None]  # noqa: E731
+    return to_tensor(y), to_tensor(psf / psf.sum()), field[4:-4, 4:-4]
+
+
+def run(name, y, psf):
+    method_cls = load_registry().method(name)
+    overrides = [f"{key}={value}" for key, value in method_cls.test_params.items()]
+    method, _ = make_method(method_cls, overrides)
+    if method.unavailable(torch.device("cpu")):
+        pytest.skip(method.unavailable(torch.device("cpu")))
+    method.prepare(torch.device("cpu"))
+    with torch.no_grad():
+        return method.run(y, None if method.blind else psf)
+
+
+def test_no_builtin_plugin_failed_to_load():
+    assert not load_registry().broken, load_registry().broken
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_method_contract(name, case):
+    y, psf, x = case
+    first, second = run(name, y, psf), run(name, y, psf)
+    assert isinstance(first, Result)
+    assert first.x_hat.shape == y.shape and first.x_hat.dtype == torch.float32
+    assert torch.isfinite(first.x_hat).all()
+    torch.testing.assert_close(first.x_hat, second.x_hat, rtol=0, atol=1e-6, msg="not deterministic")
+    if first.psf_hat is not None:
+        assert first.psf_hat.ndim == 4 and torch.isfinite(first.psf_hat).all()
+    if name != "identity":
+        gain = psnr(x, first.x_hat[0, 0].numpy(), data_range=1) - psnr(x, y[0, 0].numpy(), data_range=1)
+        assert gain > 0.5, f"{name} gained only {gain:.2f} dB over its noiseless input"
