@@ -13,7 +13,9 @@ from rich.table import Table
 
 __all__ = ["main"]
 
-console = Console()
+# Rich assumes 80 columns when output is not a terminal (CI logs, files):
+# give the leaderboard room there instead of wrapping every cell.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -48,7 +48,7 @@ def print_leaderboard(board: pd.DataFrame, console: Console | None = None) -> No
         noises = list(dict.fromkeys(table_rows.noise))
         has_psf = table_rows.psf_snr_mean.notna().any()
         table = Table(title=f"{dataset}: PSNR dB / SSIM" + (" / PSF-SNR dB" if has_psf else ""), title_justify="left")
-        table.add_column("method")
+        table.add_column("method", no_wrap=True)
         for noise in noises:
             table.add_column(noise, justify="right")
         table.add_column("median s/image", justify="right")
