@@ -72,3 +72,40 @@ def test_export_writes_npz_and_meta(tmp_path):
     assert sorted(meta) == sorted(p.stem for p in out.glob("*.npz"))
     with np.load(out / "camera-high.npz") as arrays:
         assert set(arrays.files) == {"y", "x", "psf"}
+
+
+class BadDataset:
+    """A dataset plugin whose single case is broken in the way the test asks."""
+
+    name = "bad"
+
+    def __init__(self, y, psf):
+        self.y, self.psf = y, psf
+
+    def case_ids(self):
+        return ["only"]
+
+    def make_case(self, case_id):
+        from bench.api import Case
+
+        return Case(case_id, self.y, None, self.psf, {})
+
+
+def delta(size=5):
+    psf = np.zeros((size, size), dtype=np.float32)
+    psf[size // 2, size // 2] = 1
+    return psf
+
+
+@pytest.mark.parametrize(
+    "y, psf, message",
+    [
+        (np.full((8, 8), np.nan), delta(), "only: y holds 64 NaN"),
+        (np.zeros((2, 8, 8)), delta(), r"only: y must be a 2D \(H, W\) array, got shape \(2, 8, 8\)"),
+        (np.zeros((8, 8)), -delta(), "only: psf must be non-negative"),
+        (np.zeros((8, 8)), 0 * delta(), "only: psf sums to zero"),
+    ],
+)
+def test_store_rejects_broken_cases_with_a_message(tmp_path, y, psf, message):
+    with pytest.raises(ValueError, match=message):
+        CaseStore(BadDataset(y, psf), {}, tmp_path).load()
