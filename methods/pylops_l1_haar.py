@@ -1,0 +1,125 @@
+"""Sparse Haar-wavelet synthesis deconvolution by FISTA (PyLops)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from pylops.optimization.sparsity import fista
+
+from bench.api import BaseMethod, Result
+from bench.methods._pylops import Haar2D, centre, edge_field, noise_weight, solve_batch, valid_blur
+
+
+class Method(BaseMethod):
+    r"""L1-Haar deconvolution: sparse wavelet synthesis of the extended field, by FISTA.
+
+    Parameters
+    ----------
+    lam : float or None
+        Fixed weight :math:`\lambda` (intensity units, data in [0, 1]); None
+        derives it from the data by :math:`\lambda = c \max(\hat\sigma,
+        \sigma_0)^p`.
+    lam_scale, lam_power : float
+        :math:`c > 0` and :math:`p` of that rule.
+    sigma_floor : float
+        :math:`\sigma_0 > 0`, the least noise assumed. The fit preferred the
+        smallest value tried (1e-4 to 1e-2): noiseless data do best almost
+        unregularised within the iteration budget.
+    level : int, >= 1
+        Decomposition levels of the Haar transform. Deep transforms leave
+        few, large approximation coefficients, which the uniform threshold
+        barely biases; one level shrinks the image itself.
+    niter : int, >= 1
+        FISTA iterations, each a blur, its adjoint and a Haar transform pair.
+
+    Notes
+    -----
+    With :math:`W` the orthonormal Haar transform of the field :math:`u`
+    (``bench.methods._pylops.Haar2D``: the coefficients of
+    ``pylops.signalprocessing.DWT2D(wavelet="haar")``, 30 times faster)
+    and :math:`A` the valid blur of ``bench.methods._pylops`` (no
+    boundary condition is assumed [1]_), solves the synthesis problem
+
+    .. math::
+        \hat c = \arg\min_c \tfrac12 \|y - A W^{\mathsf T} c\|_2^2 + \lambda \|c\|_1,
+        \qquad \hat u = W^{\mathsf T} \hat c,
+
+    by FISTA [2]_ from :math:`c_0 = W\,\mathrm{pad}_\mathrm{edge}(y)`, with step
+    1 (:math:`\|A W^{\mathsf T}\| \le 1` for a non-negative unit-sum PSF, so no
+    power iteration is needed). PyLops' FISTA writes the objective as
+    :math:`\|y - Ax\|^2 + \epsilon \|x\|_1` with gradient
+    :math:`A^{\mathsf T}(Ax - y)`, i.e. :math:`\epsilon = 2\lambda`.
+
+    The method is not told the noise: :math:`\hat\sigma` is
+    :func:`bench.physics.estimate_noise_std` and :math:`\lambda = 8.5\,
+    \hat\sigma^2` (the MAP scaling, :math:`p = 2`), fitted on 7 training
+    images at the four provisional noise levels: 25.19 dB mean PSNR, against
+    25.54 dB with the best weight per image. Five levels beat three by up
+    to 1.7 dB at medium noise (seven change nothing); 100 iterations (about
+    0.4 s per 256 x 256 image with a 31 x 31 PSF on one core) beat 50 by
+    1.6 dB on noiseless data, 200 are no better.
+
+    References
+    ----------
+    .. [1] M. Bertero and P. Boccacci, "A simple method for the reduction of
+       boundary effects in the Richardson-Lucy approach to image
+       deconvolution", Astronomy & Astrophysics, 437(1), 369-374, 2005.
+    .. [2] A. Beck and M. Teboulle, "A fast iterative shrinkage-thresholding
+       algorithm for linear inverse problems", SIAM J. Imaging Sciences, 2(1),
+       183-202, 2009.
+    .. [3] M. A. T. Figueiredo and R. D. Nowak, "An EM algorithm for
+       wavelet-based image restoration", IEEE Trans. Image Processing, 12(8),
+       906-916, 2003.
+    """
+
+    name = "pylops_l1_haar"
+    blind = False
+    learned = False
+    references = (
+        "A. Beck and M. Teboulle, A fast iterative shrinkage-thresholding algorithm for linear inverse "
+        "problems, SIAM Journal on Imaging Sciences 2(1):183-202, 2009.",
+        "M. A. T. Figueiredo and R. D. Nowak, An EM algorithm for wavelet-based image restoration, "
+        "IEEE Transactions on Image Processing 12(8):906-916, 2003.",
+        "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
+        "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
+        "M. Ravasi and I. Vasconcelos, PyLops - A linear-operator Python library for scalable algebra "
+        "and optimization, SoftwareX 11:100361, 2020.",
+    )
+    requires = ("pylops",)
+    test_params = {"niter": 10, "level": 3}
+
+    def __init__(
+        self,
+        *,
+        lam: float | None = None,
+        lam_scale: float = 8.5,
+        lam_power: float = 2.0,
+        sigma_floor: float = 1e-4,
+        level: int = 5,
+        niter: int = 100,
+    ) -> None:
+        if lam is not None and lam <= 0:
+            raise ValueError(f"lam must be > 0 or None (derived from the data), got {lam}")
+        if lam_scale <= 0 or sigma_floor <= 0:
+            raise ValueError(f"lam_scale and sigma_floor must be > 0, got {lam_scale}, {sigma_floor}")
+        if level < 1 or niter < 1:
+            raise ValueError(f"level and niter must be >= 1, got {level}, {niter}")
+        self.lam, self.lam_scale, self.lam_power, self.sigma_floor = lam, lam_scale, lam_power, sigma_floor
+        self.level, self.niter = level, niter
+
+    def _solve(self, y: np.ndarray, psf: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        lam, sigma = noise_weight(y, scale=self.lam_scale, power=self.lam_power, sigma_floor=self.sigma_floor)
+        lam = self.lam if self.lam is not None else lam
+        y, psf = y.astype(np.float32), psf.astype(np.float32)
+        blur = valid_blur(psf, y.shape, dtype=np.float32)
+        haar = Haar2D(blur.dims, level=self.level, dtype=np.float32)
+        c0 = haar @ edge_field(y, psf.shape).ravel()
+        c, iterations, _ = fista(blur @ haar.H, y.ravel(), x0=c0, niter=self.niter, eps=2 * lam, alpha=1.0, tol=0)
+        u = (haar.H @ c).reshape(blur.dims)
+        return centre(u, psf.shape), {"lam": lam, "sigma_hat": sigma, "iterations": iterations}
+
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        if psf is None:
+            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
+        x_hat, info = solve_batch(y, psf, self._solve)
+        return Result(x_hat=x_hat, psf_hat=None, info=info)
