@@ -1,0 +1,350 @@
+r"""Shared non-blind deconvolution solvers (torch, batched, any device, float32).
+
+- :func:`richardson_lucy` — Richardson–Lucy, optionally total-variation
+  regularised, either on ``y`` padded by the PSF radius with a zero-outside
+  linear convolution (exactly ``skimage.restoration.richardson_lucy`` applied
+  to ``numpy.pad(y, r, mode)``) or with the valid-convolution model of
+  Bertero and Boccacci, which estimates the scene beyond the field of view.
+- :func:`regularized_inverse` — closed-form Wiener / Tikhonov filters in Fourier.
+- :func:`noise_std` — :func:`bench.physics.estimate_noise_std` for a batch.
+
+Every function takes ``y`` of shape (B, 1, H, W) and ``psf`` of shape
+(B, 1, k, l) or (1, 1, k, l) (odd sides, centred, unit sum), works on
+``y.device`` in ``y.dtype``, and never clips its output.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from bench.physics import PaddingMode, estimate_noise_std, pad, psf_to_otf
+
+__all__ = ["BOUNDARIES", "NOISE_FLOOR", "PADDINGS", "Boundary", "noise_std", "regularized_inverse", "richardson_lucy"]
+
+#: Extensions of ``y`` by :func:`bench.physics.pad`.
+PADDINGS: tuple[str, ...] = ("zero", "mean", "edge", "reflect")
+#: Boundary models of :func:`richardson_lucy`: a padding, or ``"valid"``.
+BOUNDARIES: tuple[str, ...] = (*PADDINGS, "valid")
+Boundary = Literal["zero", "mean", "edge", "reflect", "valid"]
+
+#: Smallest noise level the automatic parameter rules of the methods use, in
+#: intensity units: it stands for the model error of noiseless data (boundary,
+#: PSF truncation, 16-bit quantization), calibrated on the noiseless training cases.
+NOISE_FLOOR = 3e-4
+
+#: Pixels of the extended scene whose light reaches the data with a total
+#: weight :math:`A^{\mathsf T}\mathbb 1` below this are not estimated (kept at 0).
+_SENSITIVITY_FLOOR = 1e-3
+
+
+def noise_std(y: torch.Tensor, *, floor: float = 0.0) -> torch.Tensor:
+    """Noise standard deviation of each image of a (B, 1, H, W) batch, at least ``floor``.
+
+    Wavelet MAD estimate (:func:`bench.physics.estimate_noise_std`), computed on
+    the CPU in float64. Returns a (B,) float64 CPU tensor.
+    """
+    images = y.detach()[:, 0].to("cpu", torch.float64).numpy()
+    return torch.tensor([max(estimate_noise_std(image), floor) for image in images], dtype=torch.float64)
+
+
+def richardson_lucy(
+    y: torch.Tensor,
+    psf: torch.Tensor,
+    *,
+    num_iter: int,
+    boundary: Boundary,
+    tv_weight: float = 0.0,
+    tv_epsilon: float = 1e-3,
+    filter_epsilon: float = 1e-12,
+) -> torch.Tensor:
+    r"""Richardson–Lucy deconvolution, optionally with total-variation regularisation.
+
+    Parameters
+    ----------
+    y : (B, 1, H, W) float tensor
+        Blurred, noisy images, non-negative (Poisson model).
+    psf : (B, 1, k, l) or (1, 1, k, l) float tensor
+        Non-negative PSFs with odd sides, centred, unit sum.
+    num_iter : int
+        Number of updates, >= 0. RL is regularised by stopping early: more
+        iterations sharpen and amplify noise.
+    boundary : {"zero", "mean", "edge", "reflect", "valid"}
+        A padding mode extends ``y`` by the PSF radius :math:`r` with
+        :func:`bench.physics.pad` and deconvolves the padded image with a
+        zero-outside convolution (skimage's model). ``"valid"`` assumes
+        nothing outside: the scene is estimated on the domain larger by
+        :math:`r` on each side, whose valid convolution is ``y`` [3]_. Both
+        return the central (H, W).
+    tv_weight : float in [0, 0.25)
+        :math:`\lambda` of the TV term (0: plain RL). As
+        :math:`|\operatorname{div} n| < 2\sqrt 2` for a field of unit vectors,
+        below 0.25 the denominator of the update stays above 0.29 where
+        :math:`A^{\mathsf T}\mathbb 1 = 1`.
+    tv_epsilon : float
+        Smoothing :math:`\varepsilon` of :math:`|\nabla u|`, in intensity units
+        per pixel; only used when ``tv_weight > 0``.
+    filter_epsilon : float
+        Where the blurred estimate :math:`A u` is below this value (> 0) the
+        ratio :math:`y / A u` is set to 0, as skimage's ``filter_epsilon``. The
+        default only guards against dividing by zero or by round-off
+        negatives; it also reproduces skimage's ``filter_epsilon=None``, which
+        adds 1e-12 to :math:`A u`, a no-op in float32 above 3e-5.
+
+    Returns
+    -------
+    (B, 1, H, W) tensor
+
+    Notes
+    -----
+    With :math:`A` the blur from the scene domain :math:`\Omega` to the data
+    and :math:`u_0` flat, the update is (Richardson [1]_, Lucy [2]_, boundary
+    normalisation of Bertero and Boccacci [3]_, TV term of Dey et al. [4]_):
+
+    .. math::
+        u_{k+1} = \frac{u_k}{A^{\mathsf T}\mathbb 1 - \lambda \operatorname{div}
+        \left(\nabla u_k / |\nabla u_k|_\varepsilon\right)}
+        \; A^{\mathsf T}\!\left(\frac{y}{A u_k}\right),
+        \qquad |g|_\varepsilon = \sqrt{g_x^2 + g_y^2 + \varepsilon^2},
+
+    a fixed-point iteration for
+    :math:`\min_{u \ge 0} \sum (A u - y \log A u) + \lambda \mathrm{TV}_\varepsilon(u)`.
+    :math:`\nabla` is the forward difference (Neumann boundary) and
+    :math:`\operatorname{div}` its negative adjoint. With a padding,
+    :math:`\Omega` is the padded image, :math:`y` the padded data and :math:`A`
+    the ``same`` convolution with zero outside :math:`\Omega`; skimage takes
+    :math:`A^{\mathsf T}\mathbb 1 = 1` there, and so does this function, so for
+    :math:`\lambda = 0` the result equals ``skimage.restoration.richardson_lucy(
+    numpy.pad(y, r, mode), psf, num_iter, clip=False)`` cropped, to float32
+    round-off. With ``"valid"``, :math:`A` is the valid convolution from
+    :math:`\Omega` ((H + 2r) x (W + 2r)) to the data, :math:`A^{\mathsf T}\mathbb 1`
+    falls from 1 to 0 over the outer :math:`2r` pixels of :math:`\Omega`, and
+    pixels where it is below 1e-3, which barely reach the data, stay 0; near
+    them the denominator is kept above :math:`A^{\mathsf T}\mathbb 1 / 2`.
+    Iterates from a flat start do not depend on its value; :math:`u_0 = 1/2`
+    is skimage's choice.
+
+    Implementation: both convolutions are circular real FFTs, of size
+    :math:`L \ge |\Omega| + r` for a padding and :math:`L \ge |\Omega|` for
+    ``"valid"``, with :math:`u` in the corner of a zero-filled buffer; no
+    wrap-around reaches the pixels used, so they are exact linear
+    convolutions at the smallest FFT size. The PSF is transformed once and
+    the buffers are allocated once.
+
+    References
+    ----------
+    .. [1] W. H. Richardson, "Bayesian-based iterative method of image
+       restoration", Journal of the Optical Society of America, vol. 62,
+       no. 1, pp. 55-59, 1972.
+    .. [2] L. B. Lucy, "An iterative technique for the rectification of
+       observed distributions", The Astronomical Journal, vol. 79, no. 6,
+       pp. 745-754, 1974.
+    .. [3] M. Bertero and P. Boccacci, "A simple method for the reduction of
+       boundary effects in the Richardson-Lucy approach to image
+       deconvolution", Astronomy & Astrophysics, vol. 437, no. 1,
+       pp. 369-374, 2005.
+    .. [4] N. Dey, L. Blanc-Féraud, C. Zimmer, P. Roux, Z. Kam, J.-C.
+       Olivo-Marin and J. Zerubia, "Richardson-Lucy algorithm with total
+       variation regularization for 3D confocal microscope deconvolution",
+       Microscopy Research and Technique, vol. 69, no. 4, pp. 260-266, 2006.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from bench.solvers import richardson_lucy
+    >>> y = torch.rand(1, 1, 16, 16)
+    >>> psf = torch.full((1, 1, 3, 3), 1 / 9)
+    >>> richardson_lucy(y, psf, num_iter=10, boundary="valid").shape
+    torch.Size([1, 1, 16, 16])
+    """
+    ry, rx = _check_inputs(y, psf)
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"boundary must be one of {', '.join(BOUNDARIES)}; got {boundary!r}")
+    if num_iter < 0:
+        raise ValueError(f"num_iter must be >= 0, got {num_iter}")
+    if not 0 <= tv_weight < 0.25:
+        raise ValueError(f"tv_weight must be in [0, 0.25) so the TV-RL denominator stays positive, got {tv_weight}")
+    if not filter_epsilon > 0:
+        raise ValueError(f"filter_epsilon must be > 0 (it guards the division y / Au), got {filter_epsilon}")
+    batch, _, height, width = y.shape
+    omega = (height + 2 * ry, width + 2 * rx)
+    interior = (..., slice(ry, ry + height), slice(rx, rx + width))
+    if boundary == "valid":
+        data, data_region = y, interior
+        fft_shape = (_fast_length(omega[0]), _fast_length(omega[1]))
+    else:
+        data, data_region = pad(y, (ry, rx), boundary), (..., slice(0, omega[0]), slice(0, omega[1]))
+        fft_shape = (_fast_length(omega[0] + ry), _fast_length(omega[1] + rx))
+    scene = (..., slice(0, omega[0]), slice(0, omega[1]))
+    otf = psf_to_otf(psf.to(y.dtype), fft_shape)
+    otf_conj = otf.conj().resolve_conj()
+    u_buffer = y.new_zeros(batch, 1, *fft_shape)
+    ratio_buffer = torch.zeros_like(u_buffer)
+    u, ratio = u_buffer[scene], ratio_buffer[data_region]
+    u.fill_(0.5)
+
+    def adjoint(buffer: torch.Tensor) -> torch.Tensor:
+        return torch.fft.irfft2(torch.fft.rfft2(buffer).mul_(otf_conj), s=fft_shape)[scene]
+
+    with torch.no_grad():
+        sensitivity = None
+        if boundary == "valid":
+            ratio.fill_(1.0)
+            sensitivity = adjoint(ratio_buffer)
+            u.masked_fill_(sensitivity < _SENSITIVITY_FLOOR, 0.0)
+            inverse_sensitivity = torch.where(sensitivity < _SENSITIVITY_FLOOR, 0.0, 1 / sensitivity)
+            half_sensitivity = sensitivity.clamp(min=_SENSITIVITY_FLOOR) / 2
+        for _ in range(num_iter):
+            blurred = torch.fft.irfft2(torch.fft.rfft2(u_buffer).mul_(otf), s=fft_shape)[data_region]
+            torch.div(data, blurred, out=ratio)
+            if blurred.min() < filter_epsilon:  # rare: zeros or round-off negatives
+                ratio.masked_fill_(blurred < filter_epsilon, 0.0)
+            correction = adjoint(ratio_buffer)
+            if tv_weight > 0:
+                curvature = _divergence_of_normal(u, tv_epsilon).mul_(-tv_weight)
+                if sensitivity is None:
+                    correction.div_(curvature.add_(1))
+                else:
+                    correction.div_(torch.maximum(curvature.add_(sensitivity), half_sensitivity))
+            elif sensitivity is not None:
+                correction.mul_(inverse_sensitivity)
+            u.mul_(correction)
+    return u[interior].clone()
+
+
+def regularized_inverse(
+    y: torch.Tensor,
+    psf: torch.Tensor,
+    *,
+    regularizer: Literal["identity", "gradient"],
+    weight: float | torch.Tensor,
+    padding: PaddingMode,
+) -> torch.Tensor:
+    r"""Closed-form quadratically regularised deconvolution (Wiener / Tikhonov) in Fourier.
+
+    Parameters
+    ----------
+    y : (B, 1, H, W) float tensor
+        Blurred, noisy images.
+    psf : (B, 1, k, l) or (1, 1, k, l) float tensor
+        PSFs with odd sides, centred, unit sum.
+    regularizer : {"identity", "gradient"}
+        :math:`R = I` (Wiener filter with a white-signal prior [1]_) or
+        :math:`R = \nabla` (Tikhonov–Miller, a smoothness prior [2]_, [3]_).
+    weight : float or (B,) tensor
+        :math:`w > 0`, dimensionless (the OTF is 1 at zero frequency); one per
+        image or one for all.
+    padding : {"zero", "mean", "edge", "reflect"}
+        Extension of ``y`` (:func:`bench.physics.pad`) by twice the PSF
+        radius, widened to a fast FFT size, before the circular FFT: the seam
+        of the periodic extension then lies a PSF width away from the data.
+        The estimate is cropped back to (H, W).
+
+    Returns
+    -------
+    (B, 1, H, W) tensor
+
+    Notes
+    -----
+    With :math:`H`, :math:`\tilde Y` the transforms of the PSF and of the
+    padded data and :math:`|D|^2 = 4\sin^2(\pi \nu_x) + 4\sin^2(\pi \nu_y)`
+    that of the forward-difference gradient (:math:`\nu` in cycles per pixel),
+
+    .. math::
+        \hat X = \frac{\overline{H}\, \tilde Y}{|H|^2 + w\, |R|^2}, \qquad
+        |R|^2 = 1 \text{ (identity) or } |D|^2 \text{ (gradient)},
+
+    the minimiser of :math:`\|h \circledast x - \tilde y\|^2 + w \|R x\|^2` on
+    the padded periodic domain: one forward and one inverse real FFT.
+
+    References
+    ----------
+    .. [1] N. Wiener, *Extrapolation, Interpolation, and Smoothing of
+       Stationary Time Series*, MIT Press, 1949.
+    .. [2] A. N. Tikhonov and V. Y. Arsenin, *Solutions of Ill-Posed Problems*,
+       Winston, 1977.
+    .. [3] K. S. Miller, "Least squares methods for ill-posed problems with a
+       prescribed bound", SIAM Journal on Mathematical Analysis, vol. 1,
+       no. 1, pp. 52-74, 1970.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from bench.solvers import regularized_inverse
+    >>> y = torch.rand(2, 1, 16, 16)
+    >>> psf = torch.full((1, 1, 3, 3), 1 / 9)
+    >>> regularized_inverse(y, psf, regularizer="gradient", weight=1e-2, padding="edge").shape
+    torch.Size([2, 1, 16, 16])
+    """
+    ry, rx = _check_inputs(y, psf)
+    if padding not in PADDINGS:
+        raise ValueError(f"padding must be one of {', '.join(PADDINGS)}; got {padding!r}")
+    if regularizer not in ("identity", "gradient"):
+        raise ValueError(f"regularizer must be 'identity' or 'gradient', got {regularizer!r}")
+    weight = torch.as_tensor(weight, dtype=y.dtype, device=y.device).reshape(-1, 1, 1, 1)
+    if weight.shape[0] not in (1, y.shape[0]) or not bool((weight > 0).all()):
+        raise ValueError(
+            f"weight must be > 0, one value or one per image ({y.shape[0]}), got {weight.flatten().tolist()}"
+        )
+    height, width = y.shape[-2:]
+    wy, wx = _fast_pad(height, 2 * ry), _fast_pad(width, 2 * rx)
+    padded = pad(y, (wy, wx), padding)
+    shape = padded.shape[-2:]
+    with torch.no_grad():
+        otf = psf_to_otf(psf.to(y.dtype), shape)
+        if regularizer == "identity":
+            penalty = 1.0
+        else:
+            fy = torch.fft.fftfreq(shape[0], device=y.device, dtype=y.dtype)[:, None]
+            fx = torch.fft.rfftfreq(shape[1], device=y.device, dtype=y.dtype)[None, :]
+            penalty = 4 * torch.sin(math.pi * fy) ** 2 + 4 * torch.sin(math.pi * fx) ** 2
+        spectrum = otf.conj() * torch.fft.rfft2(padded) / (otf.abs().square() + weight * penalty)
+        x = torch.fft.irfft2(spectrum, s=shape)[..., wy : wy + height, wx : wx + width]
+    return x.contiguous()
+
+
+def _check_inputs(y: torch.Tensor, psf: torch.Tensor) -> tuple[int, int]:
+    """Validate the shapes of y and the PSF; return the PSF radii (ry, rx)."""
+    if y.ndim != 4 or y.shape[1] != 1:
+        raise ValueError(f"y must have shape (B, 1, H, W), got {tuple(y.shape)}")
+    if psf.ndim != 4 or psf.shape[1] != 1 or psf.shape[0] not in (1, y.shape[0]):
+        raise ValueError(f"psf must have shape ({y.shape[0]} or 1, 1, k, l), got {tuple(psf.shape)}")
+    k, l = psf.shape[-2:]
+    if k % 2 == 0 or l % 2 == 0:
+        raise ValueError(f"psf must have odd sides so it has a centre pixel, got {k}x{l}")
+    return k // 2, l // 2
+
+
+def _is_smooth(n: int) -> bool:
+    """True if n has no prime factor above 7 (fast sizes for MKL, pocketfft and cuFFT)."""
+    for p in (2, 3, 5, 7):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
+def _fast_length(n: int) -> int:
+    """Smallest even FFT length >= n with no prime factor above 7."""
+    m = n + n % 2
+    while not _is_smooth(m):
+        m += 2
+    return m
+
+
+def _fast_pad(n: int, width: int) -> int:
+    """Smallest padding width >= ``width`` such that n + 2 * width has no prime factor above 7."""
+    while not _is_smooth(n + 2 * width):
+        width += 1
+    return width
+
+
+def _divergence_of_normal(u: torch.Tensor, epsilon: float) -> torch.Tensor:
+    r""":math:`\operatorname{div}(\nabla u / |\nabla u|_\varepsilon)`, forward differences, Neumann boundary."""
+    gx = F.pad(u[..., :, 1:] - u[..., :, :-1], (0, 1))
+    gy = F.pad(u[..., 1:, :] - u[..., :-1, :], (0, 0, 0, 1))
+    norm = torch.sqrt(gx.square() + gy.square() + epsilon**2)
+    nx, ny = gx / norm, gy / norm
+    return nx - F.pad(nx[..., :, :-1], (1, 0)) + ny - F.pad(ny[..., :-1, :], (0, 0, 1, 0))
