@@ -1,0 +1,132 @@
+"""Richardson-Lucy with total-variation regularisation (Dey et al.), parameters set from the noise level."""
+
+from __future__ import annotations
+
+import torch
+
+from bench.api import BaseMethod, Result
+from bench.solvers import BOUNDARIES, NOISE_FLOOR, Boundary, noise_std, richardson_lucy
+
+#: Calibrated rules tv_weight = TV_SCALE * sigma_hat (at most TV_MAX) and
+#: num_iter = ITER_SCALE * sigma_hat ** -ITER_POWER (see the class Notes).
+TV_SCALE, TV_MAX = 0.3, 0.2
+ITER_SCALE, ITER_POWER = 0.068, 1.5
+
+
+class Method(BaseMethod):
+    r"""Richardson–Lucy with a total-variation prior (Dey et al. 2006), stopped early.
+
+    Parameters
+    ----------
+    tv_weight : float or None
+        :math:`\lambda` in [0, 0.25) (dimensionless: the RL data term is a
+        ratio); None derives it from the data (Notes).
+    num_iter : int or None
+        Number of iterations, >= 1; None derives it from the data (Notes).
+    max_iter : int
+        Cap of the derived count, >= 1 (1000: about 0.9 s per 256 x 256 image
+        on 2 CPU cores; RL still gains slowly on noiseless data there).
+    boundary : {"valid", "zero", "mean", "edge", "reflect"}
+        As in ``richardson_lucy``: ``"valid"`` estimates the scene beyond the
+        field of view (Bertero and Boccacci), which suits the benchmark's
+        valid-crop data.
+    tv_epsilon : float
+        Smoothing :math:`\varepsilon` of :math:`|\nabla u|`, intensity per
+        pixel (1e-3: well below the intensity steps of the images, so the TV
+        stays edge-preserving).
+
+    Notes
+    -----
+    .. math::
+        u_{k+1} = \frac{u_k}{A^{\mathsf T}\mathbb 1 - \lambda \operatorname{div}
+        (\nabla u_k / |\nabla u_k|_\varepsilon)} A^{\mathsf T}\!\left(\frac{y}{A u_k}\right),
+        \quad \lambda = \min(0.3\,\hat\sigma, 0.2),
+        \quad K = \min(K_{max}, \operatorname{round}(0.068\,\hat\sigma^{-3/2}))
+
+    (:func:`bench.solvers.richardson_lucy`), :math:`\hat\sigma` the wavelet MAD
+    noise estimate of ``y`` (:func:`bench.solvers.noise_std`, floored at
+    :data:`bench.solvers.NOISE_FLOOR`). The multiplicative scheme is stable
+    only while the denominator stays positive, which caps :math:`\lambda`
+    well below the weight a converged TV solution of noisy data needs: on
+    the training images PSNR still peaks after a few iterations at the
+    medium and high levels for every :math:`\lambda` tried, so the count is
+    set from the noise as for ``richardson_lucy``. :math:`\lambda = c\,\hat\sigma`
+    with :math:`c \in \{0.1, 0.3, 1\}` and :math:`\lambda = c\,\hat\sigma^2/\bar y`
+    (the Poisson scaling) with :math:`c \in \{1, 3\}` were compared on 9 of the
+    18 training images at the four provisional noise levels; :math:`c = 0.3`
+    with the count rule fitted to it was best; :math:`c = 1` and the Poisson
+    scaling were worse (the latter is too strong on dark images). On all 18
+    training images this gives noiseless 35.6 / low 27.4 / medium 24.3 /
+    high 22.8 dB, against 35.6 / 26.5 / 24.1 / 22.9 for ``richardson_lucy``:
+    TV helps at low noise, not at high noise. The 0.2 cap only matters for
+    :math:`\hat\sigma > 0.67`. On noiseless data :math:`\lambda` is about 1e-4
+    and the method is RL.
+
+    References
+    ----------
+    .. [1] N. Dey, L. Blanc-Féraud, C. Zimmer, P. Roux, Z. Kam, J.-C.
+       Olivo-Marin and J. Zerubia, "Richardson-Lucy algorithm with total
+       variation regularization for 3D confocal microscope deconvolution",
+       Microscopy Research and Technique, vol. 69, no. 4, pp. 260-266, 2006.
+    .. [2] M. Bertero and P. Boccacci, "A simple method for the reduction of
+       boundary effects in the Richardson-Lucy approach to image
+       deconvolution", Astronomy & Astrophysics, vol. 437, no. 1,
+       pp. 369-374, 2005.
+    """
+
+    name = "richardson_lucy_tv"
+    blind = False
+    learned = False
+    references = (
+        "N. Dey, L. Blanc-Feraud, C. Zimmer, P. Roux, Z. Kam, J.-C. Olivo-Marin and J. Zerubia, "
+        "Richardson-Lucy algorithm with total variation regularization for 3D confocal microscope "
+        "deconvolution, Microscopy Research and Technique 69(4):260-266, 2006.",
+        "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
+        "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
+    )
+    test_params = {"max_iter": 50}
+
+    def __init__(
+        self,
+        *,
+        tv_weight: float | None = None,
+        num_iter: int | None = None,
+        max_iter: int = 1000,
+        boundary: Boundary = "valid",
+        tv_epsilon: float = 1e-3,
+    ) -> None:
+        if tv_weight is not None and not 0 <= tv_weight < 0.25:
+            raise ValueError(f"tv_weight must be in [0, 0.25) or None (derived from the noise), got {tv_weight}")
+        if num_iter is not None and num_iter < 1:
+            raise ValueError(f"num_iter must be >= 1 or None (derived from the noise), got {num_iter}")
+        if max_iter < 1:
+            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        if boundary not in BOUNDARIES:
+            raise ValueError(f"boundary must be one of {', '.join(BOUNDARIES)}; got {boundary!r}")
+        if not tv_epsilon > 0:
+            raise ValueError(f"tv_epsilon must be > 0, got {tv_epsilon}")
+        self.tv_weight = tv_weight
+        self.num_iter = num_iter
+        self.max_iter = max_iter
+        self.boundary = boundary
+        self.tv_epsilon = tv_epsilon
+
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        if psf is None:
+            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
+        sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
+        weights = [min(TV_SCALE * s, TV_MAX) if self.tv_weight is None else self.tv_weight for s in sigma]
+        counts = [self.num_iter or min(self.max_iter, max(1, round(ITER_SCALE * s**-ITER_POWER))) for s in sigma]
+        x_hat = torch.cat([
+            richardson_lucy(
+                y[[b]], psf[[b]] if psf.shape[0] > 1 else psf, num_iter=k, boundary=self.boundary,
+                tv_weight=w, tv_epsilon=self.tv_epsilon,
+            )
+            for b, (k, w) in enumerate(zip(counts, weights))
+        ])
+        info = {
+            "iterations": sum(counts) / len(counts),
+            "tv_weight": sum(weights) / len(weights),
+            "sigma_hat": sum(sigma) / len(sigma),
+        }
+        return Result(x_hat=x_hat, psf_hat=None, info=info)

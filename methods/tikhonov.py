@@ -1,0 +1,87 @@
+"""Tikhonov-Miller deconvolution with a gradient (smoothness) penalty, weight from the noise level."""
+
+from __future__ import annotations
+
+import torch
+
+from bench.api import BaseMethod, Result
+from bench.physics import PaddingMode
+from bench.solvers import NOISE_FLOOR, PADDINGS, noise_std, regularized_inverse
+
+#: Calibrated rule w = SCALE * sigma_hat ** POWER (see the class Notes).
+SCALE, POWER = 31.6, 1.5
+
+
+class Method(BaseMethod):
+    r"""Tikhonov–Miller deconvolution: least squares with a squared-gradient penalty, in closed form.
+
+    Parameters
+    ----------
+    weight : float or None
+        :math:`w > 0` (dimensionless, the OTF is 1 at zero frequency). None
+        derives it from the data (Notes).
+    padding : {"zero", "mean", "edge", "reflect"}
+        Extension of ``y`` before the circular FFT, by twice the PSF radius.
+        ``"edge"`` gave the highest PSNR on the training images at every
+        noise level but the highest, where it is within 0.1 dB (noiseless:
+        33.2 dB against 30.7 for ``"reflect"``, 21.6 for ``"mean"``, 12.5
+        for ``"zero"``).
+
+    Notes
+    -----
+    Minimises :math:`\|h \circledast x - \tilde y\|^2 + w \|\nabla x\|^2` on the
+    padded periodic domain:
+
+    .. math::
+        \hat X = \frac{\overline{H}\, \tilde Y}{|H|^2 + w |D|^2}, \quad
+        |D|^2 = 4\sin^2(\pi\nu_x) + 4\sin^2(\pi\nu_y), \quad
+        w = 31.6 \max(\hat\sigma, \sigma_0)^{3/2} \text{ if weight is None}
+
+    (:func:`bench.solvers.regularized_inverse` with ``regularizer="gradient"``),
+    :math:`\hat\sigma` the wavelet MAD noise estimate of ``y``
+    (:func:`bench.solvers.noise_std`) and :math:`\sigma_0` =
+    :data:`bench.solvers.NOISE_FLOOR` (3e-4). The rule :math:`w = c\,\hat\sigma^p`
+    was calibrated on the 18 training images at the four provisional noise
+    levels: :math:`p = 3/2, c = 31.6` maximised the mean PSNR (noiseless 33.2
+    / low 26.8 / medium 24.6 / high 23.4 dB, within 0.5 dB of the best
+    weight chosen per image with the ground truth); :math:`p = 1` and
+    :math:`p = 2` were within 0.3 dB at the noisy levels. The discrepancy
+    principle did worse, for the reasons given in ``wiener``.
+
+    About 3 ms per 256 x 256 image on 2 CPU cores, the noise estimate included.
+
+    References
+    ----------
+    .. [1] A. N. Tikhonov and V. Y. Arsenin, *Solutions of Ill-Posed Problems*,
+       Winston, 1977.
+    .. [2] K. S. Miller, "Least squares methods for ill-posed problems with a
+       prescribed bound", SIAM Journal on Mathematical Analysis, vol. 1,
+       no. 1, pp. 52-74, 1970.
+    """
+
+    name = "tikhonov"
+    blind = False
+    learned = False
+    references = (
+        "A. N. Tikhonov and V. Y. Arsenin, Solutions of Ill-Posed Problems, Winston, 1977.",
+        "K. S. Miller, Least squares methods for ill-posed problems with a prescribed bound, "
+        "SIAM Journal on Mathematical Analysis 1(1):52-74, 1970.",
+    )
+    test_params = {}
+
+    def __init__(self, *, weight: float | None = None, padding: PaddingMode = "edge") -> None:
+        if weight is not None and not weight > 0:
+            raise ValueError(f"weight must be > 0 or None (derived from the noise), got {weight}")
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {', '.join(PADDINGS)}; got {padding!r}")
+        self.weight = weight
+        self.padding = padding
+
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        if psf is None:
+            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
+        sigma = noise_std(y, floor=NOISE_FLOOR)
+        weight = SCALE * sigma**POWER if self.weight is None else torch.full_like(sigma, self.weight)
+        x_hat = regularized_inverse(y, psf, regularizer="gradient", weight=weight, padding=self.padding)
+        info = {"weight": weight.mean().item(), "sigma_hat": sigma.mean().item()}
+        return Result(x_hat=x_hat, psf_hat=None, info=info)

@@ -1,0 +1,80 @@
+"""Wiener filter with a white-signal prior, weight from the estimated noise level."""
+
+from __future__ import annotations
+
+import torch
+
+from bench.api import BaseMethod, Result
+from bench.physics import PaddingMode
+from bench.solvers import NOISE_FLOOR, PADDINGS, noise_std, regularized_inverse
+
+
+class Method(BaseMethod):
+    r"""Wiener deconvolution: the closed-form filter for a white signal in white noise.
+
+    Parameters
+    ----------
+    weight : float or None
+        Noise-to-signal ratio :math:`w > 0` (dimensionless, the OTF is 1 at
+        zero frequency). None derives it from the data (Notes).
+    padding : {"zero", "mean", "edge", "reflect"}
+        Extension of ``y`` before the circular FFT, by twice the PSF radius.
+        ``"edge"`` gave the highest PSNR on the training images at every
+        noise level but the highest, where all are within 0.1 dB (noiseless:
+        33.5 dB against 31.0 for ``"reflect"``, 21.1 for ``"mean"``, 11.8 for
+        ``"zero"``).
+
+    Notes
+    -----
+    .. math::
+        \hat X = \frac{\overline{H}\, \tilde Y}{|H|^2 + w}, \qquad
+        w = \max(\hat\sigma, \sigma_0) \text{ if weight is None}
+
+    (:func:`bench.solvers.regularized_inverse` with ``regularizer="identity"``),
+    :math:`\hat\sigma` the wavelet MAD noise estimate of ``y``
+    (:func:`bench.solvers.noise_std`) and :math:`\sigma_0` =
+    :data:`bench.solvers.NOISE_FLOOR` (3e-4). The rule :math:`w = c\,\hat\sigma^p`
+    was calibrated on the 18 training images at the four provisional noise
+    levels (256 x 256, 31 x 31 Fresnel PSFs): :math:`p = 1, c = 1` maximised
+    the mean PSNR, within 0.6 dB of the best weight chosen per image with the
+    ground truth (noiseless 33.5 / low 25.5 / medium 22.2 / high 20.2 dB
+    against 33.9 / 26.1 / 22.7 / 20.8). The discrepancy principle did worse:
+    the PSFs are band-limited, so the noise above their cut-off stays in the
+    residual for every :math:`w` and the residual hardly depends on the
+    weight; and the MAD estimate is below the root mean square of
+    Poisson noise on images with dark regions, which drove :math:`w` to 0
+    there (mean PSNR 18-21 dB at the noisy levels). The floor stands for the
+    model error of noiseless data (padding, PSF truncation).
+
+    About 3 ms per 256 x 256 image on 2 CPU cores, the noise estimate included.
+
+    References
+    ----------
+    .. [1] N. Wiener, *Extrapolation, Interpolation, and Smoothing of
+       Stationary Time Series*, MIT Press, 1949.
+    """
+
+    name = "wiener"
+    blind = False
+    learned = False
+    references = (
+        "N. Wiener, Extrapolation, Interpolation, and Smoothing of Stationary Time Series, MIT Press, 1949.",
+    )
+    test_params = {}
+
+    def __init__(self, *, weight: float | None = None, padding: PaddingMode = "edge") -> None:
+        if weight is not None and not weight > 0:
+            raise ValueError(f"weight must be > 0 or None (derived from the noise), got {weight}")
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {', '.join(PADDINGS)}; got {padding!r}")
+        self.weight = weight
+        self.padding = padding
+
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        if psf is None:
+            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
+        sigma = noise_std(y, floor=NOISE_FLOOR)
+        weight = sigma if self.weight is None else torch.full_like(sigma, self.weight)
+        x_hat = regularized_inverse(y, psf, regularizer="identity", weight=weight, padding=self.padding)
+        info = {"weight": weight.mean().item(), "sigma_hat": sigma.mean().item()}
+        return Result(x_hat=x_hat, psf_hat=None, info=info)
