@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import torch
-
-from bench.api import BaseMethod, Result
-from bench.physics import PaddingMode
-from bench.solvers import NOISE_FLOOR, PADDINGS, noise_std, regularized_inverse
-
-#: Calibrated rule w = SCALE * sigma_hat ** POWER (see the class Notes).
-SCALE, POWER = 31.6, 1.5
+from bench.methods._inverse_filter import InverseFilter
 
 
-class Method(BaseMethod):
+class Method(InverseFilter):
     r"""Tikhonov–Miller deconvolution: least squares with a squared-gradient penalty, in closed form.
 
     Parameters
@@ -60,28 +53,10 @@ class Method(BaseMethod):
     """
 
     name = "tikhonov"
-    blind = False
-    learned = False
     references = (
         "A. N. Tikhonov and V. Y. Arsenin, Solutions of Ill-Posed Problems, Winston, 1977.",
         "K. S. Miller, Least squares methods for ill-posed problems with a prescribed bound, "
         "SIAM Journal on Mathematical Analysis 1(1):52-74, 1970.",
     )
-    test_params = {}
-
-    def __init__(self, *, weight: float | None = None, padding: PaddingMode = "edge") -> None:
-        if weight is not None and not weight > 0:
-            raise ValueError(f"weight must be > 0 or None (derived from the noise), got {weight}")
-        if padding not in PADDINGS:
-            raise ValueError(f"padding must be one of {', '.join(PADDINGS)}; got {padding!r}")
-        self.weight = weight
-        self.padding = padding
-
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        sigma = noise_std(y, floor=NOISE_FLOOR)
-        weight = SCALE * sigma**POWER if self.weight is None else torch.full_like(sigma, self.weight)
-        x_hat = regularized_inverse(y, psf, regularizer="gradient", weight=weight, padding=self.padding)
-        info = {"weight": weight.mean().item(), "sigma_hat": sigma.mean().item()}
-        return Result(x_hat=x_hat, psf_hat=None, info=info)
+    regularizer = "gradient"
+    scale, power = 31.6, 1.5  # calibrated rule, see Notes

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import torch
-
-from bench.api import BaseMethod, Result
-from bench.physics import PaddingMode
-from bench.solvers import NOISE_FLOOR, PADDINGS, noise_std, regularized_inverse
+from bench.methods._inverse_filter import InverseFilter
 
 
-class Method(BaseMethod):
+class Method(InverseFilter):
     r"""Wiener deconvolution: the closed-form filter for a white signal in white noise.
 
     Parameters
@@ -55,26 +51,8 @@ class Method(BaseMethod):
     """
 
     name = "wiener"
-    blind = False
-    learned = False
     references = (
         "N. Wiener, Extrapolation, Interpolation, and Smoothing of Stationary Time Series, MIT Press, 1949.",
     )
-    test_params = {}
-
-    def __init__(self, *, weight: float | None = None, padding: PaddingMode = "edge") -> None:
-        if weight is not None and not weight > 0:
-            raise ValueError(f"weight must be > 0 or None (derived from the noise), got {weight}")
-        if padding not in PADDINGS:
-            raise ValueError(f"padding must be one of {', '.join(PADDINGS)}; got {padding!r}")
-        self.weight = weight
-        self.padding = padding
-
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        sigma = noise_std(y, floor=NOISE_FLOOR)
-        weight = sigma if self.weight is None else torch.full_like(sigma, self.weight)
-        x_hat = regularized_inverse(y, psf, regularizer="identity", weight=weight, padding=self.padding)
-        info = {"weight": weight.mean().item(), "sigma_hat": sigma.mean().item()}
-        return Result(x_hat=x_hat, psf_hat=None, info=info)
+    regularizer = "identity"
+    scale, power = 1.0, 1.0  # calibrated rule, see Notes

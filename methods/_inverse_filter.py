@@ -1,0 +1,42 @@
+"""What the Wiener and Tikhonov plugins share: one closed-form filter, two priors (a helper, not a plugin)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import torch
+
+from bench.api import BaseMethod, Result
+from bench.physics import PaddingMode
+from bench.solvers import NOISE_FLOOR, PADDINGS, noise_std, regularized_inverse
+
+
+class InverseFilter(BaseMethod):
+    """Closed-form regularised inverse with weight ``w = scale * sigma_hat ** power`` unless given.
+
+    Subclasses set ``regularizer`` and the calibrated ``scale`` and ``power``.
+    """
+
+    blind = False
+    learned = False
+    test_params = {}
+    regularizer: ClassVar[Literal["identity", "gradient"]]
+    scale: ClassVar[float]
+    power: ClassVar[float]
+
+    def __init__(self, *, weight: float | None = None, padding: PaddingMode = "edge") -> None:
+        if weight is not None and not weight > 0:
+            raise ValueError(f"weight must be > 0 or None (derived from the noise), got {weight}")
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {', '.join(PADDINGS)}; got {padding!r}")
+        self.weight = weight
+        self.padding = padding
+
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        if psf is None:
+            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
+        sigma = noise_std(y, floor=NOISE_FLOOR)
+        weight = self.scale * sigma**self.power if self.weight is None else torch.full_like(sigma, self.weight)
+        x_hat = regularized_inverse(y, psf, regularizer=self.regularizer, weight=weight, padding=self.padding)
+        info = {"weight": weight.mean().item(), "sigma_hat": sigma.mean().item()}
+        return Result(x_hat=x_hat, psf_hat=None, info=info)
