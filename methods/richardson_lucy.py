@@ -7,9 +7,6 @@ import torch
 from bench.api import BaseMethod, Result
 from bench.solvers import BOUNDARIES, NOISE_FLOOR, Boundary, noise_std, richardson_lucy
 
-#: Calibrated rule num_iter = SCALE * sigma_hat ** -POWER (see the class Notes).
-SCALE, POWER = 0.15, 1.25
-
 
 class Method(BaseMethod):
     r"""Richardson–Lucy (maximum-likelihood EM for Poisson data), stopped early.
@@ -78,6 +75,10 @@ class Method(BaseMethod):
         "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
     )
     test_params = {"max_iter": 50}
+    #: Calibrated rule num_iter = iter_scale * sigma_hat ** -iter_power (see Notes).
+    iter_scale, iter_power = 0.15, 1.25
+    #: Smoothing of |grad u| in the TV term; plain RL has no TV term.
+    tv_epsilon = 1e-3
 
     def __init__(self, *, num_iter: int | None = None, max_iter: int = 1000, boundary: Boundary = "valid") -> None:
         if num_iter is not None and num_iter < 1:
@@ -90,14 +91,28 @@ class Method(BaseMethod):
         self.max_iter = max_iter
         self.boundary = boundary
 
+    def tv_weights(self, sigma: list[float]) -> list[float]:
+        """TV weight per image: 0 for plain Richardson-Lucy."""
+        return [0.0] * len(sigma)
+
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
         if psf is None:
             raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        sigma = noise_std(y, floor=NOISE_FLOOR)
-        counts = [self.num_iter or min(self.max_iter, max(1, round(SCALE * s ** -POWER))) for s in sigma.tolist()]
+        sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
+        weights = self.tv_weights(sigma)
+        counts = [
+            self.num_iter or min(self.max_iter, max(1, round(self.iter_scale * s**-self.iter_power))) for s in sigma
+        ]
         x_hat = torch.cat([
-            richardson_lucy(y[[b]], psf[[b]] if psf.shape[0] > 1 else psf, num_iter=k, boundary=self.boundary)
-            for b, k in enumerate(counts)
+            richardson_lucy(
+                y[[b]], psf[[b]] if psf.shape[0] > 1 else psf, num_iter=k, boundary=self.boundary,
+                tv_weight=w, tv_epsilon=self.tv_epsilon,
+            )
+            for b, (k, w) in enumerate(zip(counts, weights))
         ])
-        info = {"iterations": sum(counts) / len(counts), "sigma_hat": sigma.mean().item()}
+        info = {
+            "iterations": sum(counts) / len(counts),
+            "tv_weight": sum(weights) / len(weights),
+            "sigma_hat": sum(sigma) / len(sigma),
+        }
         return Result(x_hat=x_hat, psf_hat=None, info=info)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import torch
+from bench.methods.richardson_lucy import Method as RichardsonLucy
+from bench.solvers import Boundary
 
-from bench.api import BaseMethod, Result
-from bench.solvers import BOUNDARIES, NOISE_FLOOR, Boundary, noise_std, richardson_lucy
-
-#: Calibrated rules tv_weight = TV_SCALE * sigma_hat (at most TV_MAX) and
-#: num_iter = ITER_SCALE * sigma_hat ** -ITER_POWER (see the class Notes).
+#: Calibrated rule tv_weight = TV_SCALE * sigma_hat, at most TV_MAX (see the class Notes).
 TV_SCALE, TV_MAX = 0.3, 0.2
-ITER_SCALE, ITER_POWER = 0.068, 1.5
 
 
-class Method(BaseMethod):
+class Method(RichardsonLucy):
     r"""Richardson–Lucy with a total-variation prior (Dey et al. 2006), stopped early.
 
     Parameters
@@ -75,8 +71,6 @@ class Method(BaseMethod):
     """
 
     name = "richardson_lucy_tv"
-    blind = False
-    learned = False
     references = (
         "N. Dey, L. Blanc-Feraud, C. Zimmer, P. Roux, Z. Kam, J.-C. Olivo-Marin and J. Zerubia, "
         "Richardson-Lucy algorithm with total variation regularization for 3D confocal microscope "
@@ -84,7 +78,7 @@ class Method(BaseMethod):
         "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
         "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
     )
-    test_params = {"max_iter": 50}
+    iter_scale, iter_power = 0.068, 1.5
 
     def __init__(
         self,
@@ -97,36 +91,12 @@ class Method(BaseMethod):
     ) -> None:
         if tv_weight is not None and not 0 <= tv_weight < 0.25:
             raise ValueError(f"tv_weight must be in [0, 0.25) or None (derived from the noise), got {tv_weight}")
-        if num_iter is not None and num_iter < 1:
-            raise ValueError(f"num_iter must be >= 1 or None (derived from the noise), got {num_iter}")
-        if max_iter < 1:
-            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
-        if boundary not in BOUNDARIES:
-            raise ValueError(f"boundary must be one of {', '.join(BOUNDARIES)}; got {boundary!r}")
+        super().__init__(num_iter=num_iter, max_iter=max_iter, boundary=boundary)
         if not tv_epsilon > 0:
             raise ValueError(f"tv_epsilon must be > 0, got {tv_epsilon}")
         self.tv_weight = tv_weight
-        self.num_iter = num_iter
-        self.max_iter = max_iter
-        self.boundary = boundary
         self.tv_epsilon = tv_epsilon
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
-        weights = [min(TV_SCALE * s, TV_MAX) if self.tv_weight is None else self.tv_weight for s in sigma]
-        counts = [self.num_iter or min(self.max_iter, max(1, round(ITER_SCALE * s**-ITER_POWER))) for s in sigma]
-        x_hat = torch.cat([
-            richardson_lucy(
-                y[[b]], psf[[b]] if psf.shape[0] > 1 else psf, num_iter=k, boundary=self.boundary,
-                tv_weight=w, tv_epsilon=self.tv_epsilon,
-            )
-            for b, (k, w) in enumerate(zip(counts, weights))
-        ])
-        info = {
-            "iterations": sum(counts) / len(counts),
-            "tv_weight": sum(weights) / len(weights),
-            "sigma_hat": sum(sigma) / len(sigma),
-        }
-        return Result(x_hat=x_hat, psf_hat=None, info=info)
+    def tv_weights(self, sigma: list[float]) -> list[float]:
+        """TV weight per image: the given one, or the calibrated rule."""
+        return [min(TV_SCALE * s, TV_MAX) if self.tv_weight is None else self.tv_weight for s in sigma]
