@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import scipy.signal
 import torch
+from skimage.data import camera
+from skimage.transform import resize
 
 import bench  # noqa: F401  (installs the torchvision fallback before deepinv is imported)
 from bench.cases import CaseStore
@@ -22,6 +26,18 @@ def smoke_cases(tmp_path_factory):
     """The smoke dataset's cases (2 images x 2 noise levels, 64x64)."""
     dataset, params = make_dataset(compose(dataset="smoke"), load_registry())
     return CaseStore(dataset, params, tmp_path_factory.mktemp("smoke-cache")).load()
+
+
+@pytest.fixture(scope="module")
+def noiseless_case():
+    """A 48x48 crop of camera blurred (valid) by a 9x9 Gaussian PSF, 16-bit quantized."""
+    field = resize(camera().astype(np.float64) / 255, (56, 56), anti_aliasing=True)
+    grid = np.arange(9) - 4
+    psf = np.exp(-(grid[:, None] ** 2 + grid[None, :] ** 2) / (2 * 1.5**2))
+    psf /= psf.sum()
+    y = np.round(scipy.signal.fftconvolve(field, psf, mode="valid") * 65535) / 65535
+    as_tensor = lambda a: torch.from_numpy(a.astype(np.float32))[None, None]  # noqa: E731
+    return as_tensor(y), as_tensor(psf), field[4:-4, 4:-4]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,25 +10,11 @@ import torch
 from pylops.optimization.sparsity import splitbregman
 from pylops.signalprocessing import DWT2D
 from pylops.utils import dottest
-from skimage.data import camera
 from skimage.metrics import peak_signal_noise_ratio
-from skimage.transform import resize
 
 from bench.methods._pylops import Haar2D, bregman_weights, valid_blur
 
 PYLOPS_METHODS = ("pylops_least_squares", "pylops_l1_haar", "pylops_tv", "pylops_tv_haar")
-
-
-@pytest.fixture(scope="module")
-def noiseless_case():
-    """A 48x48 crop of camera blurred (valid) by a 9x9 Gaussian PSF, 16-bit quantized."""
-    field = resize(camera().astype(np.float64) / 255, (56, 56), anti_aliasing=True)
-    grid = np.arange(9) - 4
-    psf = np.exp(-(grid[:, None] ** 2 + grid[None, :] ** 2) / (2 * 1.5**2))
-    psf /= psf.sum()
-    y = np.round(scipy.signal.fftconvolve(field, psf, mode="valid") * 65535) / 65535
-    as_tensor = lambda a: torch.from_numpy(a.astype(np.float32))[None, None]  # noqa: E731
-    return as_tensor(y), as_tensor(psf), field[4:-4, 4:-4]
 
 
 @pytest.mark.parametrize("shape, psf_shape", [((48, 40), (9, 9)), ((20, 30), (5, 7))])
