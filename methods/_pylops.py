@@ -53,6 +53,15 @@ __all__ = [
 ]
 
 
+#: Cited by every PyLops method: the boundary model and the library.
+PYLOPS_REFERENCES: tuple[str, ...] = (
+        "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
+        "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
+        "M. Ravasi and I. Vasconcelos, PyLops - A linear-operator Python library for scalable algebra "
+        "and optimization, SoftwareX 11:100361, 2020.",
+)
+
+
 def field_shape(shape: tuple[int, int], psf_shape: tuple[int, int]) -> tuple[int, int]:
     """Shape of the field whose valid blur by a ``psf_shape`` PSF has ``shape``."""
     return shape[0] + psf_shape[0] - 1, shape[1] + psf_shape[1] - 1

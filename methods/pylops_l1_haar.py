@@ -7,7 +7,7 @@ import torch
 from pylops.optimization.sparsity import fista
 
 from bench.api import BaseMethod, Result
-from bench.methods._pylops import Haar2D, centre, edge_field, noise_weight, solve_batch, valid_blur
+from bench.methods._pylops import Haar2D, PYLOPS_REFERENCES, centre, edge_field, noise_weight, solve_batch, valid_blur
 
 
 class Method(BaseMethod):
@@ -80,10 +80,7 @@ class Method(BaseMethod):
         "problems, SIAM Journal on Imaging Sciences 2(1):183-202, 2009.",
         "M. A. T. Figueiredo and R. D. Nowak, An EM algorithm for wavelet-based image restoration, "
         "IEEE Transactions on Image Processing 12(8):906-916, 2003.",
-        "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
-        "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
-        "M. Ravasi and I. Vasconcelos, PyLops - A linear-operator Python library for scalable algebra "
-        "and optimization, SoftwareX 11:100361, 2020.",
+        *PYLOPS_REFERENCES,
     )
     requires = ("pylops",)
     test_params = {"niter": 10, "level": 3}

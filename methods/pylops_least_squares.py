@@ -7,7 +7,7 @@ import torch
 from pylops.optimization.basic import cgls
 
 from bench.api import BaseMethod, Result
-from bench.methods._pylops import centre, edge_field, solve_batch, valid_blur
+from bench.methods._pylops import PYLOPS_REFERENCES, centre, edge_field, solve_batch, valid_blur
 from bench.physics import estimate_noise_std
 
 
@@ -71,12 +71,9 @@ class Method(BaseMethod):
     blind = False
     learned = False
     references = (
-        "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
-        "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
         "M. Hanke, Conjugate Gradient Type Methods for Ill-Posed Problems, Pitman Research Notes in "
         "Mathematics 327, Longman, 1995.",
-        "M. Ravasi and I. Vasconcelos, PyLops - A linear-operator Python library for scalable algebra "
-        "and optimization, SoftwareX 11:100361, 2020.",
+        *PYLOPS_REFERENCES,
     )
     requires = ("pylops",)
     test_params = {"niter": 20}

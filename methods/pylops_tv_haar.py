@@ -7,7 +7,7 @@ import pylops
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.methods._pylops import haar_details, noise_weight, solve_batch, split_bregman
+from bench.methods._pylops import PYLOPS_REFERENCES, haar_details, noise_weight, solve_batch, split_bregman
 
 
 class Method(BaseMethod):
@@ -78,10 +78,7 @@ class Method(BaseMethod):
         "Physica D 60(1-4):259-268, 1992.",
         "T. Goldstein and S. Osher, The split Bregman method for L1-regularized problems, SIAM Journal on "
         "Imaging Sciences 2(2):323-343, 2009.",
-        "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
-        "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
-        "M. Ravasi and I. Vasconcelos, PyLops - A linear-operator Python library for scalable algebra "
-        "and optimization, SoftwareX 11:100361, 2020.",
+        *PYLOPS_REFERENCES,
     )
     requires = ("pylops",)
     test_params = {"niter_outer": 5, "level": 3}
