@@ -13,6 +13,10 @@ images it is scored on:
   bundled scikit-image images (``cat`` is left out because scikit-image ships
   it as a bit-identical copy of ``chelsea``) plus the three phantoms.
 
+Training also has ``dead-leaves``: occluding discs with power-law radii, the
+scale-invariant image model whose edge statistics are close to natural
+images' (Achddou, Gousseau, Ladjal), rendered from a seed like the phantoms.
+
 The phantoms appear in both splits because they are generators, not fixed
 images. The split is by seed: test phantoms are rendered with ``seed=0``;
 training phantoms must use seeds ``>= TRAIN_PHANTOM_SEED_OFFSET`` (1000), so
@@ -57,6 +61,7 @@ TRAIN_IMAGES: tuple[str, ...] = (
     "shepp_logan_phantom",
     "text",
     *PHANTOMS,
+    "dead-leaves",
 )
 
 TRAIN_PHANTOM_SEED_OFFSET: int = 1000
@@ -72,6 +77,7 @@ _PHANTOM_STREAM: dict[str, int] = {
     "phantom-filaments": 0xF1,
     "phantom-beads": 0xBE,
     "phantom-cells": 0xCE,
+    "dead-leaves": 0xDE,
 }
 
 
@@ -379,8 +385,45 @@ def render_cells(size: int, rng: np.random.Generator) -> np.ndarray:
     return _finish(signal, rng)
 
 
+def render_dead_leaves(size: int, rng: np.random.Generator) -> np.ndarray:
+    """Render a dead-leaves image: opaque discs stacked front to back until the field is covered.
+
+    Radii follow the scale-invariant density :math:`r^{-3}` between 1 px and
+    ``size / 3``; each disc has a uniform grey level and one in three carries a
+    sinusoidal texture, so training sees flat regions, sharp occlusion edges
+    and fine periodic detail at every scale. Min-max rescaled to [0, 1].
+    """
+    r_min, r_max = 1.0, size / 3
+    image = np.zeros((size, size))
+    uncovered = np.ones((size, size), dtype=bool)
+    rows, cols = np.mgrid[0:size, 0:size]
+    while uncovered.any():
+        # Inverse CDF of the density r^-3 truncated to [r_min, r_max].
+        u = rng.uniform()
+        radius = 1 / np.sqrt(1 / r_min**2 - u * (1 / r_min**2 - 1 / r_max**2))
+        cy, cx = rng.uniform(-radius, size + radius, 2)
+        top, bottom = max(int(cy - radius), 0), min(int(cy + radius) + 2, size)
+        left, right = max(int(cx - radius), 0), min(int(cx + radius) + 2, size)
+        if top >= bottom or left >= right:
+            continue
+        window = (slice(top, bottom), slice(left, right))
+        inside = ((rows[window] - cy) ** 2 + (cols[window] - cx) ** 2 <= radius**2) & uncovered[window]
+        if not inside.any():
+            continue
+        level = np.full(inside.shape, rng.uniform())
+        if rng.uniform() < 1 / 3:
+            period, angle, contrast = rng.uniform(3, 20), rng.uniform(0, np.pi), rng.uniform(0.1, 0.5)
+            phase = (np.cos(angle) * cols[window] + np.sin(angle) * rows[window]) * 2 * np.pi / period
+            level = level + contrast * np.sin(phase)
+        image[window][inside] = level[inside]
+        uncovered[window][inside] = False
+    low, high = image.min(), image.max()
+    return (image - low) / (high - low)
+
+
 _RENDERERS = {
     "phantom-filaments": render_filaments,
     "phantom-beads": render_beads,
     "phantom-cells": render_cells,
+    "dead-leaves": render_dead_leaves,
 }

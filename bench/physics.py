@@ -21,6 +21,7 @@ Operators for methods (torch, batched, any device):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,6 +42,7 @@ __all__ = [
     "pad",
     "psf_to_otf",
     "zernike_psf",
+    "zernike_psfs",
 ]
 
 #: Noll indices of the aberrations: defocus, astigmatism x2, coma x2, trefoil x2, spherical.
@@ -66,26 +68,40 @@ def zernike_psf(coeff: np.ndarray, fc: float, *, size: int) -> np.ndarray:
     -------
     (size, size) float64 ndarray, non-negative, summing to 1, centroid at the centre.
     """
-    from deepinv.physics.generator import DiffractionBlurGenerator
-
     coeff = np.asarray(coeff, dtype=np.float64)
     if coeff.shape != (len(NOLL_INDICES),):
         raise ValueError(f"coeff must have shape ({len(NOLL_INDICES)},) for Noll {NOLL_INDICES}, got {coeff.shape}")
     if not 0 < fc <= 0.25:
         raise ValueError(f"fc must be in (0, 0.25] cycles/pixel, got {fc}")
+    psf = zernike_psfs(torch.from_numpy(coeff)[None], torch.tensor([fc], dtype=torch.float64), size=size)
+    return psf[0, 0].numpy()
+
+
+def zernike_psfs(coeff: torch.Tensor, fc: torch.Tensor, *, size: int) -> torch.Tensor:
+    """Batched, differentiable :func:`zernike_psf` on the device and dtype of ``coeff``.
+
+    ``coeff`` is (B, 8) in waves, ``fc`` (B,) in cycles per pixel; returns
+    (B, 1, size, size) PSFs, non-negative, unit sum, centred. Learned methods
+    rebuild their PSF estimates with it, so an estimate and the dataset's PSF
+    come from exactly the same model (same 256x256 pupil sampling).
+    """
     if size % 2 == 0:
         raise ValueError(f"PSF size must be odd, got {size}")
+    generator = _zernike_generator(size, coeff.dtype, str(coeff.device))
+    psf = generator.step(coeff=coeff, fc=fc.reshape(-1, 1).to(coeff))["filter"].clamp(min=0)
+    return psf / psf.sum(dim=(-2, -1), keepdim=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _zernike_generator(size: int, dtype: torch.dtype, device: str):
+    from deepinv.physics.generator import DiffractionBlurGenerator
+
     # center=True adds the tilt that puts the centroid at the array centre: a
     # shift of the whole image is not blur, and a blind method cannot see it.
     # (Set in the constructor: deepinv 0.5 fails when it is passed to step.)
-    generator = DiffractionBlurGenerator(
-        (size, size), zernike_index=NOLL_INDICES, center=True, dtype=torch.float64
+    return DiffractionBlurGenerator(
+        (size, size), zernike_index=NOLL_INDICES, center=True, dtype=dtype, device=device
     )
-    psf = generator.step(
-        coeff=torch.from_numpy(coeff)[None], fc=torch.tensor([[fc]], dtype=torch.float64)
-    )["filter"][0, 0].numpy()
-    psf = np.clip(psf, 0, None)
-    return psf / psf.sum()
 
 
 def blur_valid(field: np.ndarray, psf: np.ndarray) -> np.ndarray:

@@ -105,7 +105,7 @@ def test_image_names_bad_split_lists_valid():
 
 
 @pytest.mark.parametrize(
-    "render", [images.render_filaments, images.render_beads, images.render_cells]
+    "render", [images.render_filaments, images.render_beads, images.render_cells, images.render_dead_leaves]
 )
 def test_render_phantom_uses_given_generator(render):
     first = render(SIZE, np.random.default_rng(5))
@@ -113,3 +113,12 @@ def test_render_phantom_uses_given_generator(render):
     assert first.shape == (SIZE, SIZE)
     assert np.array_equal(first, second)
     assert 0.0 <= first.min() and first.max() == 1.0
+
+
+def test_dead_leaves_training_only_and_seeded():
+    assert "dead-leaves" in images.TRAIN_IMAGES and "dead-leaves" not in images.TEST_IMAGES
+    first = images.load_image("dead-leaves", SIZE, seed=images.TRAIN_PHANTOM_SEED_OFFSET)
+    second = images.load_image("dead-leaves", SIZE, seed=images.TRAIN_PHANTOM_SEED_OFFSET + 1)
+    assert not np.array_equal(first, second)
+    # Occlusion gives piecewise-constant regions: most neighbours share their grey level exactly.
+    assert np.mean(first[:, 1:] == first[:, :-1]) > 0.3
