@@ -1,0 +1,222 @@
+r"""Helpers shared by the real-data dataset plugins (not a plugin itself).
+
+- :class:`ShippedData` reads the files under ``datasets/real/`` after checking
+  each against ``datasets/real/SHA256SUMS``.
+- :func:`to_unit_range` and :func:`normalize_reference` put camera counts on
+  the benchmark's [0, 1] scale and record how, so counts can be recovered.
+- :func:`resample_psf` puts a measured PSF on another pixel size;
+  :func:`optics_psf` builds the diffraction-limited PSF of stated optics.
+
+Pixel sizes are in micrometres, as ``(dy, dx)`` in every case's ``meta``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.ndimage
+import tifffile
+
+from bench.physics import NOLL_INDICES, zernike_psf
+
+__all__ = [
+    "DATA_DIR",
+    "SHIPPED",
+    "ShippedData",
+    "ShippedDataError",
+    "as_case_psf",
+    "case_meta",
+    "centre_crop",
+    "normalize_reference",
+    "optics_psf",
+    "prepare_psf",
+    "resample_psf",
+    "to_unit_range",
+]
+
+#: The shipped real data, installed with the package (``bench.datasets`` package data).
+DATA_DIR = Path(__file__).resolve().parent / "real"
+
+
+class ShippedDataError(ValueError):
+    """A shipped data file is missing, unlisted or differs from its checksum."""
+
+
+class ShippedData:
+    """Files of a data folder, each verified against the folder's ``SHA256SUMS`` when read.
+
+    ``SHA256SUMS`` has one ``<sha256 hex>  <relative path>`` line per file (the
+    ``sha256sum`` format, so ``cd datasets/real && sha256sum -c SHA256SUMS``
+    checks them by hand too).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @functools.cached_property
+    def manifest(self) -> dict[str, str]:
+        """Relative path -> expected sha256."""
+        path = self.root / "SHA256SUMS"
+        if not path.is_file():
+            raise ShippedDataError(
+                f"checksum manifest {path} is missing; reinstall deconv-bench "
+                "(pip install -c constraints.txt -e .) or restore datasets/real/ from git"
+            )
+        entries = (line.split(maxsplit=1) for line in path.read_text().splitlines() if line.strip())
+        return {name.strip(): digest for digest, name in entries}
+
+    def path(self, name: str) -> Path:
+        """Absolute path of ``name`` (relative to the root) after checking its sha256."""
+        if name not in self.manifest:
+            raise ShippedDataError(f"{name} is not listed in {self.root / 'SHA256SUMS'}; only listed files are read")
+        path = self.root / name
+        if not path.is_file():
+            raise ShippedDataError(
+                f"shipped data file {path} is missing; reinstall deconv-bench "
+                "(pip install -c constraints.txt -e .) or restore it with `git checkout -- datasets/real`"
+            )
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != self.manifest[name]:
+            raise ShippedDataError(
+                f"shipped data file {path} does not match its sha256 in SHA256SUMS "
+                f"(expected {self.manifest[name]}, got {digest}): it was modified or corrupted. "
+                "Restore it with `git checkout -- datasets/real` or reinstall deconv-bench; if you "
+                "changed it on purpose, regenerate it with datasets/real/prepare.py, which rewrites SHA256SUMS"
+            )
+        return path
+
+    def read(self, name: str) -> np.ndarray:
+        """The verified TIFF image ``name`` as an array (original dtype)."""
+        return tifffile.imread(self.path(name))
+
+    def sha256(self, name: str) -> str:
+        """Checksum of ``name`` recorded in the manifest (case metadata cites it)."""
+        return self.manifest[name]
+
+
+#: The data shipped with deconv-bench.
+SHIPPED = ShippedData(DATA_DIR)
+
+
+def to_unit_range(raw: np.ndarray, offset: float) -> tuple[np.ndarray, float]:
+    """Counts -> [0, 1]: subtract the detector offset, clip at 0, divide by the maximum.
+
+    Returns the image (float64) and the scale, so ``counts = y * scale + offset``
+    wherever ``raw > offset``. Clipping removes only the noise below the
+    offset; Poisson-based methods need non-negative data.
+    """
+    shifted = np.clip(np.asarray(raw, dtype=np.float64) - offset, 0, None)
+    scale = float(shifted.max())
+    if scale <= 0:
+        raise ValueError(f"image holds no signal above the offset {offset}: its maximum is {float(np.max(raw))}")
+    return shifted / scale, scale
+
+
+def normalize_reference(reference: np.ndarray, *, low: float = 0.1, high: float = 99.9) -> np.ndarray:
+    """Percentile normalisation of a reference (CARE's convention): its ``low``..``high`` percentiles go to 0..1."""
+    reference = np.asarray(reference, dtype=np.float64)
+    p_low, p_high = np.percentile(reference, [low, high])
+    if p_high <= p_low:
+        raise ValueError(f"reference is flat between its {low} and {high} percentiles ({p_low:g}); it cannot be scored")
+    return (reference - p_low) / (p_high - p_low)
+
+
+def prepare_psf(psf: np.ndarray, *, background: float = 0.0, name: str = "psf") -> np.ndarray:
+    """Subtract a background, clip at 0 and normalise to unit sum (float64)."""
+    psf = np.clip(np.asarray(psf, dtype=np.float64) - background, 0, None)
+    total = psf.sum()
+    if not total > 0:
+        raise ValueError(f"{name} holds no energy above its background {background:g}")
+    return psf / total
+
+
+def resample_psf(psf: np.ndarray, from_um: float, to_um: float, *, size: int | None = None) -> np.ndarray:
+    r"""A PSF sampled at ``from_um`` per pixel, resampled to ``to_um``, centred, odd-sized, unit sum.
+
+    The output grid is centred on the PSF's centroid, so the result is centred
+    by construction (no separate sub-pixel shift). When the pixels grow
+    (``to_um > from_um``) the PSF is first smoothed by a Gaussian whose variance
+    is the difference of the two pixel boxes', :math:`(k^2 - 1)/12` input pixels²
+    with :math:`k = to/from`, so the coarse pixel integrates light as a camera
+    pixel does. Values are interpolated with cubic splines and clipped at 0.
+
+    Parameters
+    ----------
+    psf : (H, W) ndarray
+        Non-negative PSF (background already removed).
+    from_um, to_um : float
+        Pixel size of ``psf`` and of the target grid, micrometres.
+    size : int, optional
+        Odd side of the output; default: the same physical extent as the input.
+    """
+    if from_um <= 0 or to_um <= 0:
+        raise ValueError(f"pixel sizes must be positive micrometres, got {from_um} and {to_um}")
+    psf = np.asarray(psf, dtype=np.float64)
+    ratio = to_um / from_um
+    if size is None:
+        size = int(round(min(psf.shape) / ratio))
+        size -= 1 - size % 2
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"output PSF size must be a positive odd number, got {size}")
+    centroid = np.array(scipy.ndimage.center_of_mass(psf))
+    if ratio > 1:
+        psf = scipy.ndimage.gaussian_filter(psf, math.sqrt((ratio**2 - 1) / 12), mode="constant")
+    offsets = (np.arange(size) - size // 2) * ratio
+    coords = np.stack(np.meshgrid(centroid[0] + offsets, centroid[1] + offsets, indexing="ij"))
+    resampled = np.clip(scipy.ndimage.map_coordinates(psf, coords, order=3, mode="constant"), 0, None)
+    return resampled / resampled.sum()
+
+
+def optics_psf(na: float, wavelength_um: float, pixel_um: float, *, size: int) -> tuple[np.ndarray, float]:
+    r"""In-focus, aberration-free widefield PSF of stated optics, integrated over the camera pixel.
+
+    The pupil cut-off is :math:`f_c = \mathrm{NA}\, p / \lambda` cycles per pixel
+    (the Airy FWHM is :math:`0.514/f_c` px). The PSF comes from deepinv's
+    diffraction generator (:func:`bench.physics.zernike_psf`, all Zernike
+    coefficients 0) on a grid ``k`` times finer (``k`` odd, at least 3, so that
+    :math:`f_c/k \le 0.25`: no aliasing even when the camera undersamples), then
+    each ``k`` x ``k`` block is summed: a camera pixel integrates the light
+    falling on its area. Scalar paraxial model, no vectorial high-NA effects.
+
+    Returns the (size, size) PSF (float64, unit sum) and :math:`f_c`.
+    """
+    if size % 2 == 0:
+        raise ValueError(f"PSF size must be odd, got {size}")
+    fc = na * pixel_um / wavelength_um
+    factor = max(3, 2 * math.ceil((fc / 0.25 - 1) / 2) + 1)
+    fine = zernike_psf(np.zeros(len(NOLL_INDICES)), fc / factor, size=size * factor)
+    psf = fine.reshape(size, factor, size, factor).sum(axis=(1, 3))
+    return psf / psf.sum(), fc
+
+
+def case_meta(image: str, pixel_um: float, files: list[str], **extra: Any) -> dict[str, Any]:
+    """Metadata shared by the real-data cases: image name, pixel size, the shipped files and their sha256."""
+    return {
+        "image": image,
+        "noise": "real",
+        "pixel_size_um": [pixel_um, pixel_um],
+        "files": {name: SHIPPED.sha256(name) for name in files},
+        **extra,
+    }
+
+
+def centre_crop(image: np.ndarray, size: int | None) -> np.ndarray:
+    """The central ``size`` x ``size`` part of an image (the whole image for None)."""
+    if size is None:
+        return image
+    height, width = image.shape
+    if not 0 < size <= min(height, width):
+        raise ValueError(f"crop must be between 1 and {min(height, width)} px for this {height}x{width} image, got {size}")
+    top, left = (height - size) // 2, (width - size) // 2
+    return image[top : top + size, left : left + size]
+
+
+def as_case_psf(psf: np.ndarray) -> np.ndarray:
+    """float32 PSF summing to 1 in float32 arithmetic (what :func:`bench.checks.check_psf` requires)."""
+    psf32 = np.asarray(psf, dtype=np.float32)
+    return psf32 / psf32.sum(dtype=np.float64).astype(np.float32)
