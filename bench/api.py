@@ -18,7 +18,59 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 import torch
 
-__all__ = ["BaseDataset", "BaseMethod", "Case", "Result", "parameters"]
+__all__ = ["BaseDataset", "BaseMethod", "Case", "Result", "Scoring", "parameters"]
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a case is scored, read from optional keys of its ``meta``; the defaults fit synthetic data.
+
+    Attributes
+    ----------
+    reference : {"exact", "affine"}
+        ``meta["reference"]``. ``exact``: ``x`` is the ground truth on the
+        intensity scale of ``y``. ``affine``: ``x`` is a reference from another
+        acquisition (SIM for a widefield input), on its own scale; the estimate
+        is least-squares affine-fitted to it before PSNR/SSIM.
+    psf_reference : bool
+        ``meta["psf_reference"]``: whether the case PSF is a reference for PSF
+        estimates (measured, simulated or from stated optics). False for a PSF
+        given to non-blind methods without that standing (a demo's guess): PSF
+        scores then stay empty.
+    line_axis : int or None
+        ``meta["line_profile"]["axis"]``: the image axis that test lines run
+        along (0 for vertical lines); None: no line-profile scores.
+    line_positions : tuple of int
+        ``meta["line_profile"]["positions"]``: where the lines cross the
+        profile averaged along ``line_axis``, in pixels.
+    pixel_size_um : (float, float) or None
+        ``meta["pixel_size_um"]``: (dy, dx) in micrometres, None if unknown.
+    """
+
+    reference: str = "exact"
+    psf_reference: bool = True
+    line_axis: int | None = None
+    line_positions: tuple[int, ...] = ()
+    pixel_size_um: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.reference not in ("exact", "affine"):
+            raise ValueError(f"meta['reference'] must be 'exact' or 'affine', got {self.reference!r}")
+        if self.line_axis not in (None, 0, 1):
+            raise ValueError(f"meta['line_profile']['axis'] must be 0 or 1, got {self.line_axis!r}")
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> Scoring:
+        """Parse the scoring keys of a case's metadata (absent keys take the defaults)."""
+        lines = meta.get("line_profile") or {}
+        pixel = meta.get("pixel_size_um")
+        return cls(
+            reference=str(meta.get("reference", "exact")),
+            psf_reference=bool(meta.get("psf_reference", True)),
+            line_axis=int(lines["axis"]) if lines else None,
+            line_positions=tuple(int(p) for p in lines.get("positions", ())),
+            pixel_size_um=None if pixel is None else (float(pixel[0]), float(pixel[1])),
+        )
 
 
 @dataclass(frozen=True)
@@ -38,7 +90,8 @@ class Case:
     meta : mapping
         Everything that made the case: image name, noise level and its
         parameters, cut-off frequency ``fc`` (cycles/pixel), Zernike
-        coefficients, pixel size, seed.
+        coefficients, pixel size ``pixel_size_um`` as (dy, dx) micrometres,
+        seed; and the optional scoring keys read by :class:`Scoring`.
     """
 
     case_id: str
@@ -51,6 +104,12 @@ class Case:
     def noise(self) -> str:
         """Name of the noise level, or ``"unknown"`` for real data without one."""
         return str(self.meta.get("noise", "unknown"))
+
+    @property
+    def scoring(self) -> Scoring:
+        """How this case is scored (kind of reference, PSF standing, line profiles), from ``meta``."""
+        return Scoring.from_meta(self.meta)
+
 
 
 @dataclass

@@ -5,6 +5,15 @@ the [0, 1] synthetic images); PSNR and SSIM agree with ``skimage.metrics``.
 PSFs are first brought to a common frame (:func:`normalize_psf`): unit sum,
 same odd size, centroid on the centre pixel — blind deconvolution cannot tell
 a shifted PSF from a shifted image, so no method is penalised for that.
+
+Real data often has no ground truth, or a reference on another intensity
+scale. :func:`affine_fit` brings an estimate onto a reference's scale (used
+for PSNR/SSIM when ``Scoring.reference == "affine"``), and the no-reference
+scores check that a method does no harm: :func:`reblur_residual` (does the
+estimate explain the data?), :func:`negative_fraction` and :func:`peak_ratio`
+(negative or exploding intensities), :func:`ringing` (oscillations added
+next to bright structures) and :func:`line_profile` (contrast and width of
+test lines).
 """
 
 from __future__ import annotations
@@ -15,9 +24,18 @@ from typing import Mapping
 import numpy as np
 import scipy.ndimage
 import scipy.signal
+from skimage.filters import threshold_otsu
 from skimage.metrics import structural_similarity
 
-__all__ = ["normalize_psf", "psf_psnr", "psf_snr", "psnr", "reblur_psnr", "score", "ssim"]
+from bench.api import Scoring
+
+__all__ = [
+    "NO_REFERENCE_SCORES", "affine_fit", "line_profile", "negative_fraction", "normalize_psf", "peak_ratio",
+    "psf_fwhm", "psf_psnr", "psf_snr", "psnr", "reblur_psnr", "reblur_residual", "ringing", "score", "ssim",
+]  # fmt: skip
+
+#: Columns of :func:`score` that need no ground truth, in display order.
+NO_REFERENCE_SCORES = ("reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um")
 
 
 def psnr(reference: np.ndarray, estimate: np.ndarray, *, data_range: float) -> float:
@@ -87,18 +105,175 @@ def score(
     psf_hat: np.ndarray | None,
     *,
     data_range: float = 1.0,
+    y: np.ndarray | None = None,
+    scoring: Scoring | None = None,
 ) -> Mapping[str, float]:
-    """Every metric that the available references allow; missing ones are NaN."""
-    scores = dict.fromkeys(("psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr"), math.nan)
+    """Every metric that the available references allow; missing ones are NaN.
+
+    ``y`` (the degraded input) enables the no-reference scores of
+    :data:`NO_REFERENCE_SCORES`; ``scoring`` (a case's :attr:`bench.api.Case.scoring`)
+    says whether ``x`` is an exact or an affine reference, whether ``psf`` may
+    score PSF estimates, and where test lines are.
+    """
+    scoring = scoring or Scoring()
+    scores = dict.fromkeys(("psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr", *NO_REFERENCE_SCORES), math.nan)
     if x is not None:
-        scores["psnr"] = psnr(x, x_hat, data_range=data_range)
-        scores["ssim"] = ssim(x, x_hat, data_range=data_range)
-    if psf is not None and psf_hat is not None:
+        compared = affine_fit(x, x_hat) if scoring.reference == "affine" else x_hat
+        scores["psnr"] = psnr(x, compared, data_range=data_range)
+        scores["ssim"] = ssim(x, compared, data_range=data_range)
+    if psf is not None and psf_hat is not None and scoring.psf_reference:
         scores["psf_snr"] = psf_snr(psf, psf_hat)
         scores["psf_psnr"] = psf_psnr(psf, psf_hat)
         if x is not None:
             scores["reblur_psnr"] = reblur_psnr(x, psf, psf_hat, data_range=data_range)
+    if y is not None:
+        forward = psf if psf is not None else psf_hat
+        scores["negative_fraction"] = negative_fraction(x_hat)
+        scores["peak_ratio"] = peak_ratio(y, x_hat)
+        if forward is not None:
+            scores["reblur_residual"] = reblur_residual(y, x_hat, forward)
+        scores["ringing"] = ringing(y, x_hat, scale_px=psf_fwhm(forward) if forward is not None else 2.0)
+    if scoring.line_axis is not None:
+        pixel = scoring.pixel_size_um[1 - scoring.line_axis] if scoring.pixel_size_um else math.nan
+        contrast, width_px = line_profile(x_hat, axis=scoring.line_axis, positions=scoring.line_positions)
+        scores["line_contrast"], scores["line_fwhm_um"] = contrast, width_px * pixel
     return scores
+
+
+def affine_fit(reference: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    r"""The estimate mapped by the least-squares affine fit onto the reference, :math:`a \hat x + b`.
+
+    :math:`(a, b) = \arg\min \|a \hat x + b - x\|^2`: the scoring convention of
+    CARE and BioSR for references acquired differently from the input (another
+    modality, gain or background). PSNR/SSIM after the fit ignore the
+    intensity scale and offset of a method's output and rank how well its
+    structure matches. The reference of real data is itself band-limited, so
+    the scores rank methods; they are not absolute fidelity.
+    """
+    reference, estimate = _same_shape(reference, estimate)
+    centred = estimate - estimate.mean()
+    variance = np.mean(centred**2)
+    slope = np.mean(centred * (reference - reference.mean())) / variance if variance > 0 else 0.0
+    return slope * centred + reference.mean()
+
+
+def reblur_residual(y: np.ndarray, x_hat: np.ndarray, psf: np.ndarray) -> float:
+    r"""Relative data misfit :math:`\|h \star \hat x - y\|_2 / \|y\|_2` away from the border.
+
+    Pixels closer than half the PSF to the border are left out, so boundary
+    handling does not dominate. A value near the relative noise level means
+    the estimate explains the data; far above it, the estimate (or the PSF)
+    does not; near 0 on noisy data, it fits the noise.
+    """
+    y, x_hat = _same_shape(y, x_hat)
+    psf = np.asarray(psf, dtype=np.float64)
+    reblurred = scipy.signal.fftconvolve(x_hat, psf / psf.sum(), mode="same")
+    my, mx = psf.shape[0] // 2, psf.shape[1] // 2
+    inner = (slice(my, y.shape[0] - my or None), slice(mx, y.shape[1] - mx or None))
+    norm = np.linalg.norm(y[inner])
+    return float(np.linalg.norm(reblurred[inner] - y[inner]) / norm) if norm > 0 else math.nan
+
+
+def negative_fraction(x_hat: np.ndarray) -> float:
+    r"""Share of the estimate's absolute intensity that is negative, :math:`\sum \max(-\hat x, 0) / \sum |\hat x|`.
+
+    Fluorescence is non-negative: 0 is ideal.
+    """
+    x_hat = np.asarray(x_hat, dtype=np.float64)
+    total = np.abs(x_hat).sum()
+    return float(np.clip(-x_hat, 0, None).sum() / total) if total > 0 else math.nan
+
+
+def peak_ratio(y: np.ndarray, x_hat: np.ndarray) -> float:
+    """Maximum of the estimate over the maximum of the input: flags exploding intensities.
+
+    Deconvolution concentrates light back into small objects, so values of a
+    few are legitimate (more for point-like objects and wide PSFs); orders of
+    magnitude are not.
+    """
+    peak = float(np.max(y))
+    return float(np.max(x_hat)) / peak if peak > 0 else math.nan
+
+
+def psf_fwhm(psf: np.ndarray) -> float:
+    """Full width at half maximum of a PSF in pixels, as the diameter of the disc of equal area above half maximum."""
+    psf = np.asarray(psf, dtype=np.float64)
+    return float(2 * np.sqrt(np.count_nonzero(psf >= psf.max() / 2) / np.pi))
+
+
+def ringing(y: np.ndarray, x_hat: np.ndarray, *, scale_px: float) -> float:
+    r"""Oscillation added in the dark surroundings of bright structures, estimate relative to input.
+
+    Ringing (Gibbs-like ripples, dark halos) and amplified noise show up next
+    to bright objects, where the true image is smooth background. The score:
+
+    1. bright structures :math:`B`: the input smoothed by a 1-px Gaussian, above
+       its Otsu threshold;
+    2. halo :math:`H`: pixels outside :math:`B` at a distance from it between
+       ``scale_px / 2`` and ``3 * scale_px`` (``scale_px``: the PSF's FWHM, the
+       scale of ringing), past the blurred edge itself;
+    3. oscillation of an image :math:`u`: RMS over :math:`H` of
+       :math:`u - \mathrm{median}_w(u)`, the median filter over a window of
+       :math:`w = 2\,\mathrm{round}(s) + 1` px (:math:`s` = ``scale_px``), which
+       keeps monotone edges and removes oscillations, so sharpening an edge
+       does not count; divided by the mean of :math:`u` over :math:`B` (scale
+       invariant);
+    4. ringing = oscillation(:math:`\hat x`) / oscillation(:math:`y`).
+
+    1 means no oscillation was added next to objects (the input's value);
+    above 1, ringing or amplified noise; below 1, the halo was smoothed (or
+    the edges sharpened). NaN when the input has no bright structure or no halo.
+    """
+    y, x_hat = _same_shape(y, x_hat)
+    smooth = scipy.ndimage.gaussian_filter(y, 1.0)
+    if np.ptp(smooth) == 0:
+        return math.nan
+    bright = smooth > threshold_otsu(smooth)
+    distance = scipy.ndimage.distance_transform_edt(~bright)
+    halo = (distance > scale_px / 2) & (distance <= 3 * scale_px)
+    if not bright.any() or np.count_nonzero(halo) < 16:
+        return math.nan
+    window = 2 * max(1, round(scale_px)) + 1
+
+    def oscillation(image: np.ndarray) -> float:
+        detail = image - scipy.ndimage.median_filter(image, window)
+        level = abs(image[bright].mean())
+        return math.sqrt(np.mean(detail[halo] ** 2)) / level if level > 0 else math.nan
+
+    reference = oscillation(y)
+    return oscillation(x_hat) / reference if reference > 0 else math.nan
+
+
+def line_profile(image: np.ndarray, *, axis: int, positions: tuple[int, ...] | list[int]) -> tuple[float, float]:
+    r"""Contrast and width of parallel test lines, from the profile averaged along them.
+
+    The profile is the mean of the image along ``axis`` (the lines'
+    direction). Each line's peak is the profile maximum within a third of
+    the smallest spacing of ``positions``. Returns
+
+    - contrast: Michelson contrast between neighbouring lines,
+      :math:`(\bar p - v)/(\bar p + v)` with :math:`\bar p` the mean of the two
+      peaks and :math:`v` the minimum between them, averaged over pairs (1:
+      fully resolved on a dark background, 0: merged);
+    - width: the mean full width at half prominence of the peaks, in pixels
+      (``scipy.signal.peak_widths``).
+    """
+    profile = np.asarray(image, dtype=np.float64).mean(axis=axis)
+    positions = sorted(int(p) for p in positions)
+    if len(positions) < 2:
+        raise ValueError(f"line_profile needs at least 2 line positions, got {positions}")
+    reach = max(1, min(np.diff(positions)) // 3)
+    peaks = []
+    for position in positions:
+        low, high = max(0, position - reach), min(len(profile), position + reach + 1)
+        peaks.append(low + int(np.argmax(profile[low:high])))
+    contrasts = []
+    for left, right in zip(peaks, peaks[1:]):
+        top = (profile[left] + profile[right]) / 2
+        valley = profile[left : right + 1].min()
+        contrasts.append((top - valley) / (top + valley) if top + valley != 0 else math.nan)
+    widths = scipy.signal.peak_widths(profile, peaks, rel_height=0.5)[0]
+    return float(np.mean(contrasts)), float(np.mean(widths))
 
 
 def _same_shape(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

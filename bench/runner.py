@@ -41,6 +41,7 @@ __all__ = ["CASE_COLUMNS", "RunOutcome", "resolve_methods", "run_benchmark"]
 CASE_COLUMNS = [
     "method", "dataset", "case_id", "image", "noise", "blind",
     "psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr",
+    "reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um",
     "time_s", "peak_memory_mb", "device", "status", "error", "params", "info", "run_key",
 ]  # fmt: skip
 
@@ -178,7 +179,7 @@ def _run_case(method: BaseMethod, case: Case, device: torch.device, outputs: Pat
         result, timing = timed(lambda: _call(method, case, device), device)
         x_hat = _to_image(result.x_hat, case.y.shape, "x_hat")
         psf_hat = None if result.psf_hat is None else _to_image(result.psf_hat, None, "psf_hat")
-        row.update(score(case.x, x_hat, case.psf, psf_hat))
+        row.update(score(case.x, x_hat, case.psf, psf_hat, y=case.y, scoring=case.scoring))
         row.update(time_s=timing.seconds, peak_memory_mb=timing.peak_memory_mb, status="ok", error="")
         row["info"] = json.dumps({k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool))})
         if outputs is not None:
