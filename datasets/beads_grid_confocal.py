@@ -1,0 +1,88 @@
+"""Real confocal line-grid sample with the PSF measured from beads on the same microscope (MPI-CBG)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+
+from bench.api import BaseDataset, Case
+from bench.datasets._real import SHIPPED, as_case_psf, case_meta, prepare_psf, resample_psf, to_unit_range
+
+GRID = "beads_grid_confocal/grid_1AU_z{z:02d}.tif"
+BEAD_PSF = "beads_grid_confocal/psf_avg_4beads_z16.tif"
+#: Shipped in-focus planes of the grid stack (the focus is z~10 of 21, 125 nm steps).
+PLANES = (9, 10, 11)
+GRID_PIXEL_UM = 0.02196
+BEAD_PIXEL_UM = 0.02249
+#: Detector offset in counts: the minimum of both 8-bit stacks and the median of the mostly empty bead stack.
+OFFSET = 1.0
+
+
+class Dataset(BaseDataset):
+    """In-focus planes of a confocal (1 Airy unit) stack of fluorescent vertical lines, 150x150 at 21.96 nm.
+
+    - ``y``: the plane minus the detector offset (1 count), clipped at 0 and
+      divided by its maximum. Counts are 1..8 per pixel: Poisson-limited data.
+    - ``psf``: the average of 4 beads imaged on the same microscope (in-focus
+      plane z=16 of the 33-plane average derived from Haase's bead stack),
+      resampled from its 22.49 nm pixel to the grid's 21.96 nm (2.4 %) by
+      :func:`bench.datasets._real.resample_psf`. Non-blind methods get it;
+      blind methods' estimates are scored against it (PSF-SNR).
+    - no ground truth: ``meta["line_profile"]`` holds the lines' positions
+      (peaks of the column profile of the planes' mean, smoothed by 2 px), and
+      the runner scores the estimate's line contrast and width (µm) across
+      them (:func:`bench.metrics.line_profile`).
+
+    Parameters
+    ----------
+    planes : list of int
+        Which shipped z planes (9, 10, 11) become cases.
+    psf_size : int
+        Odd side of the resampled PSF in pixels (41 keeps the ±0.45 µm support).
+    """
+
+    name = "beads-grid-confocal"
+    description = "real confocal line grid (MPI-CBG), measured bead PSF; line contrast/width, PSF-SNR"
+
+    def __init__(self, *, planes: Sequence[int] = PLANES, psf_size: int = 41) -> None:
+        unknown = [z for z in planes if z not in PLANES]
+        if unknown:
+            raise ValueError(f"plane(s) {unknown} are not shipped; available: {', '.join(map(str, PLANES))}")
+        self.planes, self.psf_size = [int(z) for z in planes], int(psf_size)
+
+    def case_ids(self) -> list[str]:
+        return [f"grid-z{z:02d}" for z in self.planes]
+
+    def image_shape(self) -> tuple[int, int]:
+        return (150, 150)
+
+    @functools.cached_property
+    def line_positions(self) -> list[int]:
+        """Columns of the grid's lines: peaks of the planes' mean column profile (smoothed 2 px, prominence > 10 %)."""
+        profile = np.mean([SHIPPED.read(GRID.format(z=z)).astype(np.float64).mean(axis=0) for z in PLANES], axis=0)
+        profile = scipy.ndimage.gaussian_filter1d(profile, 2.0)
+        peaks, _ = scipy.signal.find_peaks(profile, prominence=0.1 * np.ptp(profile))
+        return [int(p) for p in peaks]
+
+    def make_case(self, case_id: str) -> Case:
+        if case_id not in self.case_ids():
+            raise ValueError(f"unknown case {case_id!r}; cases are: {', '.join(self.case_ids())}")
+        plane = GRID.format(z=int(case_id.removeprefix("grid-z")))
+        y, scale = to_unit_range(SHIPPED.read(plane), OFFSET)
+        psf = bead_psf(GRID_PIXEL_UM, size=self.psf_size)
+        meta = case_meta(
+            case_id, GRID_PIXEL_UM, [plane, BEAD_PSF],
+            psf_source=f"measured: 4-bead average, same microscope, resampled {BEAD_PIXEL_UM} -> {GRID_PIXEL_UM} um",
+            line_profile={"axis": 0, "positions": self.line_positions},
+            offset=OFFSET, intensity_scale=scale,
+        )  # fmt: skip
+        return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)
+
+
+def bead_psf(pixel_um: float, *, size: int | None = None) -> np.ndarray:
+    """The bead PSF's in-focus plane resampled to ``pixel_um`` (default size: its ±0.45 µm extent)."""
+    return resample_psf(prepare_psf(SHIPPED.read(BEAD_PSF)), BEAD_PIXEL_UM, pixel_um, size=size)

@@ -1,0 +1,98 @@
+"""Real lattice light-sheet planes with the PSF measured on the same instrument (pycudadecon test data)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import math
+
+import numpy as np
+
+from bench.api import BaseDataset, Case
+from bench.datasets._real import SHIPPED, as_case_psf, case_meta, prepare_psf, resample_psf, to_unit_range
+
+RAW = "lattice_lightsheet/im_raw_z{z:02d}.tif"
+PSF = "lattice_lightsheet/psf_z30.tif"
+#: Shipped planes of the 88-plane stage-scan volume: the cell at three depths.
+PLANES = (10, 30, 50)
+RAW_PIXEL_UM = 0.1015
+PSF_PIXEL_UM = 0.1011
+#: Camera background of the raw volume in counts (the value pycudadecon's own tests subtract).
+OFFSET = 98.0
+#: Width in pixels of the PSF plane's border whose median is its background (about 141 counts).
+PSF_BORDER = 16
+
+
+class Dataset(BaseDataset):
+    """Raw lattice light-sheet planes (320x256 at 101.5 nm) and the measured bead PSF's in-focus plane.
+
+    In a lattice light-sheet microscope each raw camera frame is the plane lit
+    by the sheet, which is the focal plane of the detection objective: a raw
+    plane is an in-focus 2D image, and the detection PSF's in-focus plane is
+    its 2D PSF (out-of-focus light from neighbouring planes, which the thin
+    sheet keeps small, is not modelled). The stage-scan skew only relates
+    successive planes, so no deskewing is needed in 2D.
+
+    - ``y``: a raw plane minus the camera background (98 counts), clipped at 0,
+      divided by its maximum.
+    - ``psf``: plane z=30 of the measured PSF (the plane of the bead's peak,
+      objective scan, 100 nm steps): a window around the peak, minus the
+      plane's border median (141 counts), clipped at 0, resampled from 101.1
+      to 101.5 nm per pixel. Clipping leaves a flat pedestal of the positive
+      half of the background noise, about 4 % of the PSF's energy on 31x31.
+      Non-blind methods get it; blind methods' estimates are scored against
+      it (PSF-SNR).
+    - no ground truth: no-reference scores only.
+
+    Parameters
+    ----------
+    planes : list of int
+        Which shipped raw planes (10, 30, 50) become cases.
+    psf_size : int
+        Odd side of the PSF in pixels (31 = 3.1 µm, ten lateral FWHMs).
+    """
+
+    name = "lattice-lightsheet"
+    description = "real lattice light-sheet planes, PSF measured on the same instrument; PSF-SNR, no-reference"
+
+    def __init__(self, *, planes: Sequence[int] = PLANES, psf_size: int = 31) -> None:
+        unknown = [z for z in planes if z not in PLANES]
+        if unknown:
+            raise ValueError(f"plane(s) {unknown} are not shipped; available: {', '.join(map(str, PLANES))}")
+        self.planes, self.psf_size = [int(z) for z in planes], int(psf_size)
+
+    def case_ids(self) -> list[str]:
+        return [f"raw-z{z:02d}" for z in self.planes]
+
+    def image_shape(self) -> tuple[int, int]:
+        return (320, 256)
+
+    def make_case(self, case_id: str) -> Case:
+        if case_id not in self.case_ids():
+            raise ValueError(f"unknown case {case_id!r}; cases are: {', '.join(self.case_ids())}")
+        plane = RAW.format(z=int(case_id.removeprefix("raw-z")))
+        y, scale = to_unit_range(SHIPPED.read(plane), OFFSET)
+        psf, background = measured_psf(RAW_PIXEL_UM, size=self.psf_size)
+        meta = case_meta(
+            case_id, RAW_PIXEL_UM, [plane, PSF],
+            psf_source=f"measured: bead, same instrument, in-focus plane, resampled {PSF_PIXEL_UM} -> {RAW_PIXEL_UM} um",
+            offset=OFFSET, intensity_scale=scale, psf_background=background,
+        )  # fmt: skip
+        return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)
+
+
+def measured_psf(pixel_um: float, *, size: int) -> tuple[np.ndarray, float]:
+    """The measured PSF's in-focus plane on a ``pixel_um`` grid, ``size`` x ``size``, and its background in counts.
+
+    A window around the bead's peak (the rest of the plane is background
+    noise, which would pull the centroid), minus the median of the plane's
+    border, clipped at 0, resampled by :func:`bench.datasets._real.resample_psf`.
+    """
+    measured = SHIPPED.read(PSF).astype(np.float64)
+    border = np.ones(measured.shape, bool)
+    border[PSF_BORDER:-PSF_BORDER, PSF_BORDER:-PSF_BORDER] = False
+    background = float(np.median(measured[border]))
+    peak = np.unravel_index(np.argmax(measured), measured.shape)
+    half = math.ceil(size * pixel_um / PSF_PIXEL_UM / 2) + 2
+    window = measured[peak[0] - half : peak[0] + half + 1, peak[1] - half : peak[1] + half + 1]
+    return resample_psf(prepare_psf(window, background=background), PSF_PIXEL_UM, pixel_um, size=size), background

@@ -1,0 +1,119 @@
+"""The bring-your-own `folder` dataset: cases from a temporary folder, and its errors."""
+
+from __future__ import annotations
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import scipy.ndimage
+import tifffile
+
+from bench.cases import validate_case
+from bench.datasets.folder import Dataset
+
+
+def gaussian_psf(size: int, sigma: float, shift: float = 0.0) -> np.ndarray:
+    grid = np.arange(size) - size // 2 - shift
+    psf = np.exp(-(grid[:, None] ** 2 + grid[None, :] ** 2) / (2 * sigma**2))
+    return (psf / psf.sum()).astype(np.float32)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Two images (a 16-bit TIFF with a camera offset and an 8-bit PNG), their references and a PSF."""
+    rng = np.random.default_rng(0)
+    images, references = tmp_path / "images", tmp_path / "references"
+    images.mkdir()
+    references.mkdir()
+    truth = scipy.ndimage.gaussian_filter(rng.random((40, 48)), 1) * 1000
+    tifffile.imwrite(images / "cell.tif", (truth + 100).astype(np.uint16))
+    tifffile.imwrite(references / "cell.tif", (2 * truth + 100).astype(np.float32))
+    iio.imwrite(images / "beads.png", (rng.random((32, 32)) * 255).astype(np.uint8))
+    iio.imwrite(references / "beads.png", (rng.random((32, 32)) * 255).astype(np.uint8))
+    tifffile.imwrite(tmp_path / "psf.tif", gaussian_psf(9, 1.5))
+    return tmp_path
+
+
+def test_folder_yields_one_checked_case_per_image(folder):
+    dataset = Dataset(path=str(folder / "images"), psf=str(folder / "psf.tif"), pixel_size_um=0.1,
+                      references=str(folder / "references"), offset=100)  # fmt: skip
+    cases = {dataset.make_case(i).meta["image"]: validate_case(dataset.make_case(i)) for i in dataset.case_ids()}
+    assert sorted(cases) == ["beads", "cell"]
+    cell = cases["cell"]
+    assert cell.y.shape == cell.x.shape == (40, 48) and cell.psf.shape == (9, 9)
+    assert cell.y.min() >= 0 and cell.y.max() == pytest.approx(1)
+    assert cell.meta["pixel_size_um"] == [0.1, 0.1] and cell.scoring.reference == "affine"
+    assert np.percentile(cell.x, 99.9) == pytest.approx(1, abs=1e-5)
+
+
+def test_exact_references_share_the_images_intensity_scale(folder):
+    dataset = Dataset(path=str(folder / "images"), references=str(folder / "references"), reference="exact", offset=100)
+    cell = dataset.make_case(next(i for i in dataset.case_ids() if i.startswith("cell")))
+    assert cell.x.max() == pytest.approx(2 * cell.y.max(), rel=0.01)  # the reference was twice the signal
+    assert cell.psf is None and cell.scoring.reference == "exact"
+
+
+def test_case_ids_change_when_a_file_changes(folder):
+    before = Dataset(path=str(folder / "images")).case_ids()
+    image = tifffile.imread(folder / "images" / "cell.tif")
+    tifffile.imwrite(folder / "images" / "cell.tif", image + 1)
+    after = Dataset(path=str(folder / "images")).case_ids()
+    assert [i for i in before if i.startswith("beads")] == [i for i in after if i.startswith("beads")]
+    assert set(before) != set(after)
+
+
+def test_psf_of_another_pixel_size_is_resampled_or_refused(folder):
+    tifffile.imwrite(folder / "fine_psf.tif", gaussian_psf(19, 3.0))  # 0.05 um pixels: twice as fine
+    kwargs = dict(path=str(folder / "images"), psf=str(folder / "fine_psf.tif"), pixel_size_um=0.1, psf_pixel_size_um=0.05)
+    dataset = Dataset(**kwargs)
+    psf = dataset.make_case(dataset.case_ids()[0]).psf
+    assert psf.shape == (9, 9) and psf.sum() == pytest.approx(1, abs=1e-6)
+    assert np.unravel_index(psf.argmax(), psf.shape) == (4, 4)
+    with pytest.raises(ValueError, match=r"pixel size \(0.05, 0.05\) um but the images have \(0.1, 0.1\).*resample_psf"):
+        Dataset(**kwargs, resample_psf=False)
+
+
+@pytest.mark.parametrize(
+    ("psf", "message"),
+    [
+        (np.ones((3, 9, 9), np.float32), r"shape \(3, 9, 9\); save a single 2D plane"),
+        (gaussian_psf(8, 1.5), "odd height and width"),
+        (gaussian_psf(9, 1.0) - 0.01, "negative values"),
+        (gaussian_psf(9, 1.0, shift=2.5), "must be centred"),
+        (gaussian_psf(41, 3.0), "larger than the smallest image"),
+        (np.zeros((9, 9), np.float32), "holds no energy"),
+    ],
+)
+def test_wrong_psf_is_refused_with_a_reason(folder, psf, message):
+    tifffile.imwrite(folder / "bad_psf.tif", psf, photometric="minisblack")
+    with pytest.raises(ValueError, match=message):
+        Dataset(path=str(folder / "images"), psf=str(folder / "bad_psf.tif"))
+
+
+def test_nan_image_is_refused_naming_the_file(folder):
+    image = np.ones((16, 16), np.float32)
+    image[3, 4] = np.nan
+    tifffile.imwrite(folder / "images" / "broken.tif", image)
+    with pytest.raises(ValueError, match=r"broken\.tif holds 1 NaN"):
+        Dataset(path=str(folder / "images"))
+
+
+def test_empty_or_missing_folder_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match="holds no TIFF or PNG image"):
+        Dataset(path=str(tmp_path / "empty"))
+    with pytest.raises(ValueError, match="does not exist"):
+        Dataset(path=str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match="dataset.path is not set"):
+        Dataset()
+
+
+def test_colour_stack_and_unmatched_reference_are_refused(folder, tmp_path):
+    iio.imwrite(folder / "images" / "rgb.png", np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(ValueError, match="colour image"):
+        Dataset(path=str(folder / "images"))
+    (folder / "images" / "rgb.png").unlink()
+    (folder / "references" / "beads.png").unlink()
+    with pytest.raises(ValueError, match=r"no reference .* for image\(s\) \['beads'\]"):
+        Dataset(path=str(folder / "images"), references=str(folder / "references"))
