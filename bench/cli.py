@@ -1,4 +1,4 @@
-"""The ``bench`` command line: list plugins, run the benchmark, export datasets."""
+"""The ``bench`` command line: list plugins, run the benchmark, time methods, report, export datasets."""
 
 from __future__ import annotations
 
@@ -37,6 +37,30 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--save-outputs", action="store_true", help="save restored images to OUT/outputs/")
     run.add_argument("overrides", nargs="*", metavar="OVERRIDES")
 
+    timing = commands.add_parser(
+        "timing",
+        help="time methods per image size: median and spread of repeats, fit of time against pixels",
+        epilog="Each size times one fresnel-zernike case (camera, noise medium) after a warm-up. OVERRIDES as for run.",
+    )
+    timing.add_argument("--method", default="all", help="'all' or comma-separated names (default: all)")
+    timing.add_argument("--sizes", default="256,512,1024", help="comma-separated image sides (default: 256,512,1024)")
+    timing.add_argument("--repeats", type=int, default=3, help="timed calls per method and size (default: 3)")
+    timing.add_argument(
+        "--max-call-seconds", type=float, default=5.0,
+        help="skip a size whose predicted time per call exceeds this (default: 5; raise it for a full table)",
+    )  # fmt: skip
+    timing.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch device (default: cpu)")
+    timing.add_argument("--out", type=Path, help="output folder (default: results/timing-<device>)")
+    timing.add_argument("overrides", nargs="*", metavar="OVERRIDES")
+
+    report = commands.add_parser(
+        "report", help="merge runs into leaderboard.csv, leaderboard.md and a static HTML page with figures"
+    )
+    report.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="folders written by `bench run`")
+    report.add_argument("--out", type=Path, default=Path("results/leaderboard"), help="(default: results/leaderboard)")
+    report.add_argument("--panels", type=int, default=3, help="cases shown as image panels per dataset (default: 3)")
+    report.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default: 2000)")
+
     datasets = commands.add_parser("datasets", help="dataset utilities")
     dataset_commands = datasets.add_subparsers(dest="dataset_command", required=True)
     export = dataset_commands.add_parser("export", help="write every case as DIR/<case_id>.npz + meta.json")
@@ -54,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list()
         if args.command == "run":
             return _run(args)
+        if args.command == "timing":
+            return _timing(args)
+        if args.command == "report":
+            return _report(args)
         return _export(args)
     except ValueError as error:  # bad user input: say what is wrong, no traceback
         console.print(f"[red]error:[/red] {error}")
@@ -125,6 +153,38 @@ def _run(args: argparse.Namespace) -> int:
     for _, row in failed.drop_duplicates("method").iterrows():
         console.print(f"[red]{row.method} failed on {(failed.method == row.method).sum()} case(s):[/red] {row.error}")
     console.print(f"results in {outcome.out}/ (cases.csv, leaderboard.csv, manifest.json)")
+    return 0
+
+
+def _timing(args: argparse.Namespace) -> int:
+    import json
+
+    from bench.timing import run_timing, timing_markdown
+
+    try:
+        sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    except ValueError:
+        raise ValueError(f"--sizes must be comma-separated integers, got {args.sizes!r}") from None
+    table, fits, env = run_timing(
+        args.method, sizes, args.overrides, repeats=args.repeats, max_call_seconds=args.max_call_seconds,
+        device=args.device, log=lambda line: console.print(line, highlight=False),
+    )  # fmt: skip
+    out = args.out or Path(f"results/timing-{args.device}")
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "timing.csv", index=False)
+    fits.to_csv(out / "timing-fit.csv", index=False)
+    (out / "timing.md").write_text(timing_markdown(table, fits, env))
+    (out / "environment.json").write_text(json.dumps(env, indent=1, default=str))
+    console.print(timing_markdown(table, fits, env), highlight=False)
+    console.print(f"results in {out}/ (timing.csv, timing-fit.csv, timing.md, environment.json)")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from bench.report import write_report
+
+    written = write_report(args.runs, args.out, panels=args.panels, n_boot=args.bootstrap)
+    console.print(f"wrote {', '.join(str(path) for path in written)}")
     return 0
 
 

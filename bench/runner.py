@@ -13,13 +13,11 @@ import hashlib
 import json
 import math
 import os
-import platform
 import subprocess
 import tempfile
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -34,9 +32,9 @@ from bench.config import compose, make_dataset, make_method, split_overrides
 from bench.metrics import score
 from bench.registry import Registry, load_registry
 from bench.report import leaderboard
-from bench.timing import device_name, timed
+from bench.timing import device_name, environment, timed
 
-__all__ = ["CASE_COLUMNS", "RunOutcome", "resolve_methods", "run_benchmark"]
+__all__ = ["CASE_COLUMNS", "RunOutcome", "call_method", "resolve_methods", "run_benchmark"]
 
 CASE_COLUMNS = [
     "method", "dataset", "case_id", "image", "noise", "blind",
@@ -44,8 +42,6 @@ CASE_COLUMNS = [
     "reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um",
     "time_s", "peak_memory_mb", "device", "status", "error", "params", "info", "run_key",
 ]  # fmt: skip
-
-_LIBRARIES = ("deconv-bench", "torch", "deepinv", "numpy", "scipy", "scikit-image", "pylops", "pandas", "hydra-core")
 
 
 @dataclass
@@ -141,12 +137,14 @@ def _run_method(
     params_json = json.dumps(params, sort_keys=True, default=str)
     run_key = hashlib.sha256(f"{params_json}|{dataset_key}|{device.type}".encode()).hexdigest()[:12]
     done = set(rows.loc[(rows.method == name) & (rows.run_key == run_key) & (rows.status == "ok"), "case_id"])
+    if save_outputs:  # a row finished without --save-outputs is redone to save its images
+        done = {case_id for case_id in done if (out / "outputs" / name / f"{case_id}.npz").exists()}
     todo = [case for case in cases if case.case_id not in done]
     if not todo:
         return rows, None
     try:
         method.prepare(device)
-        _call(method, todo[0], device)  # warm-up, not timed
+        call_method(method, todo[0], device)  # warm-up, not timed
     except Exception:
         pass  # the timed call below fails the same way and records why
     iterator = progress(todo, len(todo), name) if progress else todo
@@ -157,7 +155,8 @@ def _run_method(
     return rows, None
 
 
-def _call(method: BaseMethod, case: Case, device: torch.device):
+def call_method(method: BaseMethod, case: Case, device: torch.device):
+    """Run ``method`` on one case: its arrays as (1, 1, H, W) tensors on ``device``, no autograd."""
     y = torch.from_numpy(case.y)[None, None].to(device)
     if method.blind:
         psf = None
@@ -176,7 +175,7 @@ def _run_case(method: BaseMethod, case: Case, device: torch.device, outputs: Pat
         "blind": method.blind, "device": device_name(device),
     }  # fmt: skip
     try:
-        result, timing = timed(lambda: _call(method, case, device), device)
+        result, timing = timed(lambda: call_method(method, case, device), device)
         x_hat = _to_image(result.x_hat, case.y.shape, "x_hat")
         psf_hat = None if result.psf_hat is None else _to_image(result.psf_hat, None, "psf_hat")
         row.update(score(case.x, x_hat, case.psf, psf_hat, y=case.y, scoring=case.scoring))
@@ -251,12 +250,7 @@ def _now() -> str:
 
 def _manifest(cfg, names: list[str], store: CaseStore, device: torch.device) -> dict[str, Any]:
     """What a reader needs to reproduce the run: config, code version, libraries, machine."""
-    versions = {}
-    for library in _LIBRARIES:
-        try:
-            versions[library] = metadata.version(library)
-        except metadata.PackageNotFoundError:
-            versions[library] = None
+    machine = environment(device)
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, check=True
@@ -270,13 +264,6 @@ def _manifest(cfg, names: list[str], store: CaseStore, device: torch.device) -> 
         "dataset_cache": str(store.directory),
         "seed": cfg.dataset.get("seed"),
         "git_commit": commit,
-        "versions": {"python": platform.python_version(), **versions},
-        "machine": {
-            "platform": platform.platform(),
-            "cpu": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "device": device_name(device),
-            "cuda": torch.version.cuda,
-        },
+        "versions": machine.pop("versions"),
+        "machine": machine,
     }

@@ -1,26 +1,54 @@
-"""Time one call of a method the same way for every method, on CPU or CUDA.
+"""Time methods the same way for every method, on CPU or CUDA, and tabulate time against image size.
 
-On CUDA the call is bracketed by CUDA events after a synchronisation and the
-peak allocated device memory is read from torch; on CPU the wall time comes
-from ``perf_counter`` and memory is the growth of the process's peak resident
-set during the call (0 when the call stays below an earlier peak). The runner
-makes one warm-up call per method before the timed ones, so one-off costs
-(allocator, FFT plans, lazy imports) are not counted.
+On CUDA a call is bracketed by CUDA events after a synchronisation, and its
+memory is the peak allocated by torch on the device during the call (weights
+and inputs included: what the call needs on the GPU). On CPU the wall time
+comes from ``perf_counter`` and memory is the peak resident set during the
+call above the resident set before it: on Linux the kernel's high-water mark
+is reset before the call (``/proc/self/clear_refs``), elsewhere the growth of
+the process's all-time peak is used (0 when the call stays below an earlier
+peak). One-off costs (allocator, FFT plans, lazy imports) are kept out by an
+untimed warm-up call before the timed ones.
+
+:func:`run_timing` is ``bench timing``: every method on one fixed case per
+image size, a warm-up and several repeats each, the median and spread, and a
+power-law fit of time against pixel count per method.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import platform
+import re
 import resource
+import statistics
+import subprocess
 import time
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Sequence, TypeVar
 
+import numpy as np
+import pandas as pd
 import torch
 
-__all__ = ["Timing", "device_name", "timed"]
+__all__ = [
+    "RepeatedTiming", "ScalingFit", "Timing", "TIMING_COLUMNS", "device_name", "environment",
+    "fit_scaling", "library_versions", "repeat_timed", "run_timing", "timed",
+]  # fmt: skip
 
 T = TypeVar("T")
+
+#: Libraries whose versions are recorded with every run and timing table.
+LIBRARIES = ("deconv-bench", "torch", "deepinv", "numpy", "scipy", "scikit-image", "pylops", "pandas", "hydra-core")
+
+TIMING_COLUMNS = [
+    "method", "size", "pixels", "repeats", "median_s", "min_s", "max_s", "spread_pct", "megapixels_per_s",
+    "peak_memory_mb", "device", "device_type", "threads", "torch", "deepinv", "cuda", "driver",
+    "status", "note",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,6 +60,39 @@ class Timing:
     device: str
 
 
+@dataclass(frozen=True)
+class RepeatedTiming:
+    """Several timed calls of the same work: their times, the largest peak memory, the device."""
+
+    seconds: tuple[float, ...]
+    peak_memory_mb: float
+    device: str
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def spread_pct(self) -> float:
+        """(max - min) / median in percent: how much the repeats disagree."""
+        return 100 * (max(self.seconds) - min(self.seconds)) / self.median if self.median > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class ScalingFit:
+    r"""Least-squares fit of :math:`\log t = \log a + b \log N` over image sizes (N pixels).
+
+    ``exponent`` is b (1: linear in pixels; FFT methods sit a little above),
+    ``seconds_per_megapixel`` the fitted time at N = 10^6, ``r2`` the
+    coefficient of determination in log space (NaN with two points).
+    """
+
+    exponent: float
+    seconds_per_megapixel: float
+    r2: float
+    points: int
+
+
 def device_name(device: torch.device) -> str:
     """Human-readable device: GPU model, or CPU model and torch thread count."""
     if device.type == "cuda":
@@ -40,8 +101,81 @@ def device_name(device: torch.device) -> str:
     return f"cpu ({cpu}, {torch.get_num_threads()} threads)"
 
 
+def library_versions() -> dict[str, str | None]:
+    """Installed version of Python and of each library in :data:`LIBRARIES` (None if absent)."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for library in LIBRARIES:
+        try:
+            versions[library] = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            versions[library] = None
+    return versions
+
+
+def nvidia_driver_version() -> str | None:
+    """The NVIDIA kernel driver version (for example ``550.54.15``), or None without one."""
+    try:
+        text = Path("/proc/driver/nvidia/version").read_text()
+        match = re.search(r"Kernel Module\s+(?:for \S+\s+)?([\d.]+)", text)
+        if match:
+            return match.group(1)
+    except OSError:
+        pass
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout  # fmt: skip
+        return out.splitlines()[0].strip() or None
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return None
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    """What a timing depends on: device, threads, CPU, GPU memory, driver and CUDA versions, libraries."""
+    info: dict[str, Any] = {
+        "device": device_name(device),
+        "device_type": device.type,
+        "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "cuda": torch.version.cuda,
+        "cudnn": None,
+        "driver": None,
+        "gpu_memory_gb": None,
+        "versions": library_versions(),
+    }
+    if device.type == "cuda":
+        properties = torch.cuda.get_device_properties(device)
+        info.update(
+            cudnn=torch.backends.cudnn.version(),
+            driver=nvidia_driver_version(),
+            gpu_memory_gb=round(properties.total_memory / 2**30, 1),
+            compute_capability=f"{properties.major}.{properties.minor}",
+        )
+    return info
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        match = re.search(rf"^{field}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(match.group(1)) if match else None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's resident-set high-water mark (Linux >= 4.0); False where impossible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return _status_kb("VmHWM") is not None
+
+
 def timed(call: Callable[[], T], device: torch.device) -> tuple[T, Timing]:
-    """Run ``call`` once and measure it on ``device``."""
+    """Run ``call`` once and measure its time and peak memory on ``device``."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
@@ -53,9 +187,174 @@ def timed(call: Callable[[], T], device: torch.device) -> tuple[T, Timing]:
         seconds = start.elapsed_time(end) / 1000
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        high_water = _reset_peak_rss()
+        rss_before = _status_kb("VmRSS") if high_water else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         begin = time.perf_counter()
         result = call()
         seconds = time.perf_counter() - begin
-        peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+        rss_after = _status_kb("VmHWM") if high_water else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = max(rss_after - rss_before, 0) / 1024
     return result, Timing(seconds=seconds, peak_memory_mb=peak, device=device_name(device))
+
+
+def repeat_timed(
+    call: Callable[[], Any], device: torch.device, *, repeats: int = 3, warmup: int = 1
+) -> RepeatedTiming:
+    """``warmup`` untimed calls, then ``repeats`` timed ones."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats must be >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}")
+    for _ in range(warmup):
+        call()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    timings = [timed(call, device)[1] for _ in range(repeats)]
+    return RepeatedTiming(
+        seconds=tuple(t.seconds for t in timings),
+        peak_memory_mb=max(t.peak_memory_mb for t in timings),
+        device=timings[0].device,
+    )
+
+
+def fit_scaling(pixels: Sequence[float], seconds: Sequence[float]) -> ScalingFit:
+    """Fit time against pixel count as a power law (see :class:`ScalingFit`); needs two sizes or more."""
+    n, t = np.asarray(pixels, dtype=float), np.asarray(seconds, dtype=float)
+    keep = (n > 0) & (t > 0) & np.isfinite(t)
+    n, t = n[keep], t[keep]
+    if len(np.unique(n)) < 2:
+        raise ValueError(f"a time-size fit needs positive times at two sizes or more, got {len(np.unique(n))}")
+    log_n, log_t = np.log(n), np.log(t)
+    exponent, intercept = np.polyfit(log_n, log_t, 1)
+    residual = log_t - (intercept + exponent * log_n)
+    total = np.sum((log_t - log_t.mean()) ** 2)
+    r2 = float(1 - np.sum(residual**2) / total) if len(n) > 2 and total > 0 else math.nan
+    return ScalingFit(
+        exponent=float(exponent),
+        seconds_per_megapixel=float(math.exp(intercept + exponent * math.log(1e6))),
+        r2=r2,
+        points=len(n),
+    )
+
+
+def run_timing(
+    methods: str = "all",
+    sizes: Sequence[int] = (256, 512, 1024),
+    overrides: Sequence[str] = (),
+    *,
+    repeats: int = 3,
+    max_call_seconds: float = 5.0,
+    device: str = "cpu",
+    image: str = "camera",
+    noise: str = "medium",
+    log: Callable[[str], None] = print,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Time every method on one ``fresnel-zernike`` case per image size: ``bench timing``.
+
+    The case is ``image`` at noise level ``noise`` (default camera, medium),
+    generated at each size and cached like any case. Per method and size: one
+    warm-up call, then ``repeats`` timed calls. Sizes run smallest first; a
+    size whose predicted call time (the last measured median scaled linearly
+    with the pixel count, a lower bound for every method here) exceeds
+    ``max_call_seconds`` is skipped with that reason, which keeps the default
+    command to a few minutes on 2 CPU cores; raise it for a full table.
+
+    Returns the timing table (:data:`TIMING_COLUMNS`), the per-method fit of
+    time against pixel count, and the environment.
+    """
+    from bench.cases import CaseStore, default_cache_dir
+    from bench.config import compose, make_dataset, make_method, split_overrides
+    from bench.registry import load_registry
+    from bench.runner import call_method, resolve_methods
+
+    torch_device = torch.device(device)
+    if torch_device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device=cuda requested but torch sees no CUDA device; use --device cpu")
+    sizes = sorted({int(size) for size in sizes})
+    if not sizes or sizes[0] < 16:
+        raise ValueError(f"sizes must be integers >= 16, got {sizes}")
+    registry = load_registry()
+    names = resolve_methods(methods, registry)
+    hydra_overrides, method_overrides = split_overrides(overrides, list(registry.methods))
+    env = environment(torch_device)
+    cases = {}
+    for size in sizes:
+        cfg = compose([*hydra_overrides, f"dataset.size={size}", f"dataset.images=[{image}]", f"noise={noise}"])
+        data, params = make_dataset(cfg, registry)
+        store = CaseStore(data, params, Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir())
+        cases[size] = store.load()[0]
+
+    rows = []
+    for name in names:
+        method, _ = make_method(registry.method(name), method_overrides.get(name, []))
+        reason = method.unavailable(torch_device)
+        if reason:
+            log(f"skipped {name}: {reason}")
+            continue
+        method.prepare(torch_device)
+        last: tuple[int, float] | None = None
+        for size in sizes:
+            row = {"method": name, "size": size, "pixels": size * size, "status": "ok", "note": ""}
+            predicted = None if last is None else last[1] * size * size / last[0]
+            if predicted is not None and predicted > max_call_seconds:
+                row.update(status="skipped", note=f"predicted {predicted:.1f} s per call > max {max_call_seconds:g} s")
+            else:
+                try:
+                    timing = repeat_timed(lambda: call_method(method, cases[size], torch_device), torch_device, repeats=repeats)
+                    row.update(
+                        repeats=repeats, median_s=timing.median, min_s=min(timing.seconds), max_s=max(timing.seconds),
+                        spread_pct=timing.spread_pct, megapixels_per_s=size * size / 1e6 / timing.median,
+                        peak_memory_mb=timing.peak_memory_mb,
+                    )  # fmt: skip
+                    last = (size * size, timing.median)
+                except Exception as error:  # one failing method never stops the others
+                    row.update(status="error", note=f"{type(error).__name__}: {error}")
+            row.update({key: env[key] for key in ("device", "device_type", "threads", "cuda", "driver")})
+            row.update(torch=env["versions"]["torch"], deepinv=env["versions"]["deepinv"])
+            rows.append(row)
+            log(f"{name} {size}²: {row['status']}" + (f" {row['median_s']:.4f} s" if row["status"] == "ok" else f" ({row['note']})"))
+    table = pd.DataFrame(rows).reindex(columns=TIMING_COLUMNS).astype({"repeats": "Int64"})
+    return table, scaling_table(table), env
+
+
+def scaling_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per method, :func:`fit_scaling` over its finished sizes (methods timed at one size get no row)."""
+    fits = []
+    for method, rows in table[table.status == "ok"].groupby("method", sort=False):
+        if rows["pixels"].nunique() < 2:
+            continue
+        fit = fit_scaling(rows["pixels"], rows["median_s"])
+        fits.append({"method": method, "sizes": ",".join(map(str, rows["size"])), **vars(fit)})
+    return pd.DataFrame(fits, columns=["method", "sizes", "exponent", "seconds_per_megapixel", "r2", "points"])
+
+
+def timing_markdown(table: pd.DataFrame, fits: pd.DataFrame, env: dict[str, Any]) -> str:
+    """The timing table as markdown: median (spread) per method and size, and the fitted exponent."""
+    sizes = sorted(table["size"].unique())
+    header = ["method", *[f"{size}²" for size in sizes], "time ∝ pixels^b", "s per Mpx (fit)"]
+    lines = [
+        f"Device: {env['device']}, torch {env['versions']['torch']}, deepinv {env['versions']['deepinv']}"
+        + (f", CUDA {env['cuda']}, driver {env['driver']}" if env["device_type"] == "cuda" else "")
+        + f", {env['threads']} threads. Median of the repeats (spread = (max − min) / median).",
+        "",
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |",
+    ]
+    for method, rows in table.groupby("method", sort=False):
+        cells = []
+        for size in sizes:
+            match = rows[rows["size"] == size]
+            if match.empty:
+                cells.append("")
+            elif match.iloc[0].status == "ok":
+                cells.append(f"{_seconds(match.iloc[0].median_s)} ({match.iloc[0].spread_pct:.0f}%)")
+            else:
+                cells.append(match.iloc[0].status)
+        fit = fits[fits.method == method]
+        cells += [f"{fit.iloc[0].exponent:.2f}", _seconds(fit.iloc[0].seconds_per_megapixel)] if len(fit) else ["", ""]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _seconds(value: float) -> str:
+    if value < 1e-3:
+        return f"{value * 1e6:.0f} µs"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"

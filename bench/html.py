@@ -1,0 +1,447 @@
+"""The static leaderboard page of ``bench report``: one self-contained HTML file, figures by matplotlib.
+
+Everything is inline (CSS, a few lines of JavaScript to sort the tables, the
+figures as base64 PNG), so the file can be mailed, attached to a paper's
+supplement or served by any static host. Per dataset variant the page shows
+the sortable ranking with 95 % bootstrap intervals, which differences between
+the top methods are significant, PSNR and PSF-SNR against the noise level,
+time against quality, and image panels (degraded, restored by every method,
+reference, estimated against true PSF) for a few cases saved with
+``bench run --save-outputs``. Datasets run at several ``theta_max`` get PSNR
+and PSF-SNR against θ_max.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from bench.report import ALL_NOISE, LABELS, Run, format_interval, format_seconds, format_value, ranking_metric
+
+__all__ = ["render_page"]
+
+_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1320px;padding:0 24px 48px;color:#1b1f24}
+h1{margin:24px 0 4px}h2{margin-top:40px;border-bottom:2px solid #d0d7de;padding-bottom:4px}h3{margin:24px 0 8px}
+.meta{color:#57606a;font-size:13px}nav a{margin-right:14px}
+.scroll{overflow-x:auto;margin:8px 0 16px}table{border-collapse:collapse;font-size:13px}
+th,td{padding:4px 8px;border-bottom:1px solid #e5e8eb;text-align:right;white-space:nowrap}
+th{background:#f3f5f7;position:sticky;top:0;cursor:pointer;user-select:none}
+th:hover{background:#e6ebf0}th[data-order=asc]::after{content:" ▲"}th[data-order=desc]::after{content:" ▼"}
+td.name,th.name{text-align:left;font-weight:600}tbody tr:nth-child(even){background:#fafbfc}
+.ci{display:block;color:#6e7781;font-size:12px}.yes{color:#1a7f37;font-weight:600}.no{color:#6e7781}
+figure{margin:12px 0 24px}figure img{max-width:100%;border:1px solid #e5e8eb}figcaption{color:#57606a;font-size:13px}
+.note{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;border-radius:6px}
+"""
+
+_SORT_JS = """
+document.querySelectorAll("table.sortable th").forEach((th, col) => th.addEventListener("click", () => {
+  const body = th.closest("table").tBodies[0], asc = th.dataset.order !== "asc";
+  th.closest("tr").querySelectorAll("th").forEach(h => delete h.dataset.order);
+  th.dataset.order = asc ? "asc" : "desc";
+  const key = row => row.cells[col].dataset.v ?? row.cells[col].textContent;
+  [...body.rows].sort((a, b) => {
+    const x = key(a), y = key(b), nx = parseFloat(x), ny = parseFloat(y);
+    if (isNaN(nx) !== isNaN(ny)) return isNaN(nx) ? 1 : -1;
+    const order = isNaN(nx) ? String(x).localeCompare(String(y)) : nx - ny;
+    return asc ? order : -order;
+  }).forEach(row => body.appendChild(row));
+}));
+"""
+
+
+def render_page(
+    runs: Sequence[Run], cases: pd.DataFrame, summary: pd.DataFrame, significance: pd.DataFrame, *, panels: int = 3
+) -> str:
+    """The whole page as one HTML string."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    variants = list(dict.fromkeys(summary["variant"]))
+    colors = _colors(summary["method"].unique())  # one colour per method on the whole page
+    body = [
+        "<h1>deconv-bench leaderboard</h1>",
+        f"<p class=meta>{_escape(_provenance(runs))}</p>",
+        "<nav>" + "".join(f'<a href="#{_anchor(v)}">{_escape(v)}</a>' for v in variants) + "</nav>",
+    ]
+    for variant in variants:
+        rows = summary[summary["variant"] == variant]
+        variant_cases = cases[cases["variant"] == variant]
+        pairs = significance[significance["variant"] == variant]
+        body += _variant_section(variant, rows, variant_cases, pairs, runs, panels, colors)
+    for dataset, rows in summary.groupby("dataset", sort=False):
+        if "p_dataset_theta_max" in rows and rows["p_dataset_theta_max"].nunique() > 1:
+            body += [f"<h2>{_escape(dataset)}: robustness to θ<sub>max</sub></h2>", _theta_figure(rows, colors)]
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width,initial-scale=1">'
+        f"<title>deconv-bench leaderboard</title><style>{_CSS}</style></head><body>"
+        + "\n".join(body)
+        + f"<script>{_SORT_JS}</script></body></html>\n"
+    )
+
+
+def _variant_section(variant, rows, cases, pairs, runs, panels, colors) -> list[str]:
+    metric = ranking_metric(cases)
+    out = [f'<h2 id="{_anchor(variant)}">{_escape(variant)}</h2>']
+    out.append(
+        f"<p class=meta>{cases['case_id'].nunique()} cases, {rows['method'].nunique()} methods; ranked by mean "
+        f"{LABELS.get(metric, metric)} over every case; under each mean its 95% bootstrap interval "
+        "(images resampled, paired across methods). Click a column to sort.</p>"
+    )
+    out.append(_ranking_table(rows, metric))
+    if len(pairs):
+        out.append(_significance_table(pairs))
+    out.append(_noise_figure(rows, colors))
+    out.append(_time_quality_figure(rows, metric, colors))
+    out += _panels(cases, runs, panels)
+    return out
+
+
+def _ranking_table(rows: pd.DataFrame, metric: str | None) -> str:
+    pooled = rows[rows["noise"] == ALL_NOISE] if (rows["noise"] == ALL_NOISE).any() else rows
+    noises = [n for n in dict.fromkeys(rows["noise"]) if n != ALL_NOISE]
+    metrics = [m for m in _metrics(rows) if pooled[f"{m}_mean"].notna().any()]
+    per_noise = metric if metric and len(noises) > 1 else None
+    if metric:
+        pooled = pooled.sort_values([f"{metric}_mean", "method"], ascending=[False, True], na_position="last")
+    head = ["#", "method", "blind", *[LABELS.get(m, m) for m in metrics]]
+    head += [f"{LABELS.get(per_noise, per_noise).split()[0]} {n}" for n in noises] if per_noise else []
+    head += ["median time / image", "peak memory MB", "n", "failed"]
+    lines = ["<div class=scroll><table class=sortable><thead><tr>"]
+    lines += [f'<th{" class=name" if h == "method" else ""}>{_escape(h)}</th>' for h in head]
+    lines.append("</tr></thead><tbody>")
+    for rank, (_, row) in enumerate(pooled.iterrows(), start=1):
+        cells = [_td(rank, str(rank)), f'<td class=name data-v="{_escape(row["method"])}">{_escape(row["method"])}</td>']
+        cells.append(f'<td class={"yes" if row["blind"] else "no"}>{"yes" if row["blind"] else "no"}</td>')
+        for m in metrics:
+            cells.append(_metric_td(row, m))
+        for noise in noises if per_noise else []:
+            match = rows[(rows["method"] == row["method"]) & (rows["noise"] == noise)]
+            cells.append(_metric_td(match.iloc[0], per_noise) if len(match) else "<td></td>")
+        cells.append(_td(row["time_s_median"], format_seconds(row["time_s_median"])))
+        memory = row["peak_memory_mb_median"]
+        cells.append(_td(memory, f"{memory:.0f}" if np.isfinite(memory) else "–"))
+        cells += [_td(row["n"], str(int(row["n"]))), _td(row["n_failed"], str(int(row["n_failed"])))]
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    lines.append("</tbody></table></div>")
+    return "".join(lines)
+
+
+def _metric_td(row: pd.Series, metric: str) -> str:
+    mean = row.get(f"{metric}_mean", math.nan)
+    if not np.isfinite(mean):
+        return '<td data-v="">–</td>'
+    interval = format_interval(row, metric).split(" ", 1)[1]
+    return f'<td data-v="{mean}">{format_value(mean, metric)}<span class=ci>{interval}</span></td>'
+
+
+def _td(value: Any, text: str) -> str:
+    value = "" if value is None or (isinstance(value, float) and not np.isfinite(value)) else value
+    return f'<td data-v="{value}">{_escape(text)}</td>'
+
+
+def _significance_table(pairs: pd.DataFrame) -> str:
+    metric = pairs["metric"].iloc[0]
+    lines = [
+        f"<h3>Are the top methods different? ({_escape(LABELS.get(metric, metric))})</h3>",
+        f"<p class=meta>Mean difference A − B over the cases both finished; paired bootstrap interval at "
+        f"level {pairs['confidence'].iloc[0]:.4f} (95% Bonferroni-corrected over the {len(pairs)} pairs). "
+        "Significant when the interval excludes 0.</p>",
+        "<table class=sortable><thead><tr><th class=name>A</th><th class=name>B</th><th>mean A − B</th>"
+        "<th>interval</th><th>cases</th><th>significant</th></tr></thead><tbody>",
+    ]
+    for _, pair in pairs.iterrows():
+        verdict = '<td class=yes data-v="1">yes</td>' if pair["significant"] else '<td class=no data-v="0">no</td>'
+        lines.append(
+            f"<tr><td class=name>{_escape(pair['method_a'])}</td><td class=name>{_escape(pair['method_b'])}</td>"
+            f"{_td(pair['mean_difference'], f'{pair.mean_difference:+.3f}')}"
+            f"<td>[{pair['ci_low']:+.3f}, {pair['ci_high']:+.3f}]</td>{_td(pair['n_cases'], str(pair['n_cases']))}{verdict}</tr>"
+        )
+    lines.append("</tbody></table>")
+    return "".join(lines)
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def _metrics(rows: pd.DataFrame) -> list[str]:
+    return [c.removesuffix("_mean") for c in rows.columns if c.endswith("_mean")]
+
+
+def _colors(methods: Sequence[str]) -> dict[str, Any]:
+    import matplotlib.pyplot as plt
+
+    palette = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20").colors
+    return {method: palette[i % len(palette)] for i, method in enumerate(sorted(methods))}
+
+
+_MARKERS = "osD^v<>pXh*P"
+
+
+def _marker(colors: dict, method: str) -> str:
+    """A marker per method, fixed by its place among the page's methods like its colour."""
+    return _MARKERS[list(colors).index(method) % len(_MARKERS)]
+
+
+def _curves(axis, frame: pd.DataFrame, x: str, metric: str, colors: dict, categorical: bool) -> None:
+    """One line per method with its bootstrap interval as error bars."""
+    positions = {v: i for i, v in enumerate(dict.fromkeys(frame[x]))}
+    for method, rows in frame.groupby("method", sort=True):
+        rows = rows[rows[f"{metric}_mean"].notna()]
+        if rows.empty:
+            continue
+        xs = rows[x].map(positions) if categorical else rows[x].astype(float)
+        mean = rows[f"{metric}_mean"].to_numpy()
+        error = np.vstack([mean - rows[f"{metric}_ci_low"].to_numpy(), rows[f"{metric}_ci_high"].to_numpy() - mean])
+        axis.errorbar(xs, mean, yerr=np.clip(error, 0, None), label=method, color=colors[method],
+                      marker=_marker(colors, method), capsize=3, lw=1.6, ms=5)  # fmt: skip
+    if categorical:
+        axis.set_xticks(list(positions.values()), list(positions))
+    axis.set_ylabel(LABELS.get(metric, metric))
+    axis.grid(alpha=0.3)
+
+
+def _noise_figure(rows: pd.DataFrame, colors: dict) -> str:
+    import matplotlib.pyplot as plt
+
+    levels = rows[rows["noise"] != ALL_NOISE]
+    metrics = [m for m in ("psnr", "psf_snr") if f"{m}_mean" in levels and levels[f"{m}_mean"].notna().any()]
+    if levels["noise"].nunique() < 2 or not metrics:
+        return ""
+    figure, axes = plt.subplots(1, len(metrics), figsize=(6.2 * len(metrics) + 2.6, 4.4), squeeze=False)
+    for axis, metric in zip(axes[0], metrics):
+        _curves(axis, levels, "noise", metric, colors, categorical=True)
+        axis.set_xlabel("noise level")
+        axis.set_title(f"{LABELS.get(metric, metric)} against noise level")
+    _legend(figure, axes[0][-1])
+    return _figure_html(figure, "Mean over images at each noise level, error bars: 95% bootstrap interval. "
+                        "PSF-SNR only for methods that estimate a PSF.")  # fmt: skip
+
+
+def _theta_figure(rows: pd.DataFrame, colors: dict) -> str:
+    import matplotlib.pyplot as plt
+
+    pooled = rows[rows["noise"] == ALL_NOISE] if (rows["noise"] == ALL_NOISE).any() else rows
+    metrics = [m for m in ("psnr", "psf_snr") if f"{m}_mean" in pooled and pooled[f"{m}_mean"].notna().any()]
+    if not metrics:
+        return ""
+    figure, axes = plt.subplots(1, len(metrics), figsize=(6.2 * len(metrics) + 2.6, 4.4), squeeze=False)
+    for axis, metric in zip(axes[0], metrics):
+        _curves(axis, pooled.sort_values("p_dataset_theta_max"), "p_dataset_theta_max", metric, colors, categorical=False)
+        axis.set_xlabel("θ_max (Zernike coefficients uniform in [−θ_max, θ_max], waves)")
+        axis.set_title(f"{LABELS.get(metric, metric)} against θ_max")
+    _legend(figure, axes[0][-1])
+    return _figure_html(figure, "Mean over every case of each configuration, error bars: 95% bootstrap interval.")
+
+
+def _time_quality_figure(rows: pd.DataFrame, metric: str | None, colors: dict) -> str:
+    import matplotlib.pyplot as plt
+
+    pooled = rows[rows["noise"] == ALL_NOISE] if (rows["noise"] == ALL_NOISE).any() else rows
+    pooled = pooled[pooled["time_s_median"].gt(0) & pooled[f"{metric}_mean"].notna()] if metric else pooled.iloc[:0]
+    if pooled.empty:
+        return ""
+    figure, axis = plt.subplots(figsize=(11.5, 5.6))
+    for i, (_, row) in enumerate(pooled.sort_values(f"{metric}_mean").iterrows()):
+        mean = row[f"{metric}_mean"]
+        error = [[max(mean - row[f"{metric}_ci_low"], 0)], [max(row[f"{metric}_ci_high"] - mean, 0)]]
+        axis.errorbar(row["time_s_median"], mean, yerr=error, fmt=_marker(colors, row["method"]), color=colors[row["method"]],
+                      capsize=3, ms=7, label=row["method"])  # fmt: skip
+        # alternate the label side so neighbours with close scores do not print over each other
+        axis.annotate(row["method"], (row["time_s_median"], mean), textcoords="offset points", fontsize=9,
+                      xytext=(7, 3) if i % 2 else (-7, 3), ha="left" if i % 2 else "right")  # fmt: skip
+    axis.set_xscale("log")
+    axis.set_xlabel(f"median time per image, s ({', '.join(sorted(set(pooled['device'].astype(str))))})")
+    axis.set_ylabel(f"mean {LABELS.get(metric, metric)}")
+    axis.set_title(f"Quality against time: up and to the left is better")
+    axis.grid(alpha=0.3, which="both")
+    _legend(figure, axis)
+    return _figure_html(figure, "Median time per image (log scale) against mean score over every case, with its 95% interval.")
+
+
+def _legend(figure, axis) -> None:
+    handles, labels = axis.get_legend_handles_labels()
+    for other in figure.axes:
+        for handle, label in zip(*other.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    figure.legend(handles, labels, loc="center right", fontsize=9, frameon=False)
+    figure.tight_layout(rect=(0, 0, 1 - 2.4 / figure.get_figwidth(), 1))
+
+
+def _figure_html(figure, caption: str, dpi: int = 100) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    plt.close(figure)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'<figure><img alt="{_escape(caption)}" src="data:image/png;base64,{data}"><figcaption>{_escape(caption)}</figcaption></figure>'
+
+
+# ----------------------------------------------------------------------------- image panels
+
+
+def _panels(cases: pd.DataFrame, runs: Sequence[Run], count: int) -> list[str]:
+    """Image panels for up to ``count`` cases of the middle noise level whose outputs were saved."""
+    if count <= 0:
+        return []
+    has_output = np.array([_output_path(r.run, r.method, r.case_id).exists() for r in cases.itertuples()], dtype=bool)
+    saved = cases[(cases["status"] == "ok").to_numpy() & has_output]
+    if saved.empty:
+        return ['<p class=note>No image panels: run with <code>--save-outputs</code> to save restored images.</p>']
+    noises = list(dict.fromkeys(cases["noise"]))
+    noise = noises[len(noises) // 2]
+    chosen = saved[saved["noise"] == noise] if (saved["noise"] == noise).any() else saved
+    case_ids = list(dict.fromkeys(chosen["case_id"]))
+    picks = [case_ids[round(i)] for i in np.linspace(0, len(case_ids) - 1, min(count, len(case_ids)))]
+    out = ["<h3>Image panels</h3>"]
+    by_directory = {str(run.directory): run for run in runs}
+    for case_id in picks:
+        rows = cases[(cases["case_id"] == case_id) & (cases["status"] == "ok")]
+        run = by_directory[rows["run"].iloc[0]]
+        arrays = _case_arrays(json.dumps(run.manifest, sort_keys=True, default=str), case_id)
+        if arrays is None:
+            out.append(f"<p class=note>{_escape(case_id)}: the case's arrays could not be found or regenerated.</p>")
+            continue
+        out.append(_panel_figure(case_id, arrays, rows))
+    return out
+
+
+def _output_path(run: str, method: str, case_id: str) -> Path:
+    return Path(run) / "outputs" / str(method) / f"{case_id}.npz"
+
+
+@functools.lru_cache(maxsize=64)
+def _case_arrays(manifest_json: str, case_id: str) -> dict[str, np.ndarray | None] | None:
+    """y, x and psf of a case: from the run's case cache, else regenerated from the run's configuration."""
+    manifest = json.loads(manifest_json)
+    path = Path(manifest.get("dataset_cache", "")) / f"{case_id}.npz"
+    if not path.exists():
+        try:
+            path = _regenerate(manifest_json) / f"{case_id}.npz"
+        except Exception:  # no configuration, or a dataset that cannot be built here
+            return None
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] if key in archive else None for key in ("y", "x", "psf")}
+
+
+@functools.lru_cache(maxsize=8)
+def _regenerate(manifest_json: str) -> Path:
+    from omegaconf import OmegaConf
+
+    from bench.cases import CaseStore, default_cache_dir
+    from bench.config import make_dataset
+    from bench.registry import load_registry
+
+    config = json.loads(manifest_json)["config"]
+    data, params = make_dataset(OmegaConf.create({"dataset": config["dataset"]}), load_registry())
+    store = CaseStore(data, params, default_cache_dir())
+    store.load()
+    return store.directory
+
+
+def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
+    """Degraded, reference and every restoration on one grey scale; the PSF estimates beside the true PSF."""
+    import matplotlib.pyplot as plt
+
+    restored = []
+    for row in rows.sort_values("method").itertuples():
+        path = _output_path(row.run, row.method, case_id)
+        if path.exists():
+            with np.load(path, allow_pickle=False) as archive:
+                restored.append((row, archive["x_hat"], archive["psf_hat"] if "psf_hat" in archive else None))
+    y, x, psf = arrays["y"], arrays["x"], arrays["psf"]
+    estimates = [(row.method, psf_hat, row) for row, _, psf_hat in restored if psf_hat is not None]
+    psf_tiles = ([("true PSF", psf, None)] if psf is not None else []) + estimates
+    tiles = [("degraded input", y, None)] + ([("reference", x, None)] if x is not None else [])
+    if psf is not None and not estimates:  # no estimate to compare: the true PSF is one more tile
+        tiles.append(("true PSF", psf, "psf"))
+        psf_tiles = []
+    tiles += [(row.method, x_hat, row) for row, x_hat, _ in restored]
+    columns = 5
+    image_rows = math.ceil(len(tiles) / columns)
+    psf_rows = math.ceil(len(psf_tiles) / (2 * columns))
+    figure = plt.figure(figsize=(2.9 * columns, 3.1 * image_rows + 1.9 * psf_rows + 0.4))
+    grid = figure.add_gridspec(image_rows + psf_rows, 2 * columns, height_ratios=[3.1] * image_rows + [1.9] * psf_rows)
+    low, high = np.percentile(x if x is not None else y, [0.5, 99.5])
+    crop = _psf_crop(psf if psf is not None else estimates[0][1]) if psf is not None or estimates else 0
+    for i, (title, image, row) in enumerate(tiles):
+        axis = figure.add_subplot(grid[i // columns, 2 * (i % columns) : 2 * (i % columns) + 2])
+        if isinstance(row, str):
+            axis.imshow(_center(image, crop), cmap="magma", interpolation="nearest")
+        else:
+            axis.imshow(image, cmap="gray", vmin=low, vmax=high, interpolation="nearest")
+        score = "" if row is None or isinstance(row, str) else f"\n{format_value(row.psnr, 'psnr')} dB / {format_value(row.ssim, 'ssim')}"
+        axis.set_title(f"{title}{score}", fontsize=11)
+        axis.axis("off")
+    if psf_tiles:
+        peak = max(float(np.max(_center(kernel, crop))) for _, kernel, _ in psf_tiles)
+        for i, (title, kernel, row) in enumerate(psf_tiles):
+            axis = figure.add_subplot(grid[image_rows + i // (2 * columns), i % (2 * columns)])
+            axis.imshow(_center(kernel, crop), cmap="magma", vmin=0, vmax=peak, interpolation="nearest")
+            snr = "" if row is None else f"\nPSF-SNR {format_value(row.psf_snr, 'psf_snr')} dB"
+            axis.set_title(f"{title}{snr}", fontsize=9)
+            axis.axis("off")
+    title = f"{case_id}: PSNR dB / SSIM under each restored image"
+    figure.suptitle(title + ("; bottom: PSFs, unit sum, one colour scale" if psf_tiles else ""), fontsize=12)
+    figure.tight_layout()
+    caption = f"{case_id}: every restoration on the grey scale of the reference (0.5–99.5 percentiles)."
+    return _figure_html(figure, caption, dpi=90)
+
+
+def _psf_crop(psf: np.ndarray) -> int:
+    """Odd side of the central window holding the PSF's bright part (at least 15 px)."""
+    psf = np.asarray(psf, dtype=float)
+    rows, cols = np.nonzero(psf > 0.01 * psf.max())
+    radius = max(np.abs(rows - psf.shape[0] // 2).max(), np.abs(cols - psf.shape[1] // 2).max(), 7)
+    return int(2 * radius + 1)
+
+
+def _center(psf: np.ndarray, size: int) -> np.ndarray:
+    """The PSF scaled to unit sum, on a ``size`` x ``size`` window around its centre (zero-padded)."""
+    psf = np.asarray(psf, dtype=float) / max(float(np.sum(psf)), 1e-12)
+    canvas = np.zeros((size, size))
+    h, w = min(size, psf.shape[0]), min(size, psf.shape[1])
+    top, left = (psf.shape[0] - h) // 2, (psf.shape[1] - w) // 2
+    canvas[(size - h) // 2 : (size - h) // 2 + h, (size - w) // 2 : (size - w) // 2 + w] = psf[top : top + h, left : left + w]
+    return canvas
+
+
+# ----------------------------------------------------------------------------- text helpers
+
+
+def _provenance(runs: Sequence[Run]) -> str:
+    parts = []
+    for run in runs:
+        manifest = run.manifest
+        versions = manifest.get("versions", {})
+        parts.append(
+            f"{run.directory}: commit {str(manifest.get('git_commit') or '?')[:10]}, "
+            f"{manifest.get('machine', {}).get('device', '?')}, torch {versions.get('torch', '?')}, "
+            f"deepinv {versions.get('deepinv', '?')}, started {manifest.get('started', '?')}"
+        )
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"Generated {generated} by `bench report` from " + "; ".join(parts) + "."
+
+
+def _anchor(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text).strip("-").lower()
+
+
+def _escape(value: Any) -> str:
+    return html.escape(str(value), quote=True)
