@@ -124,7 +124,7 @@ def test_unavailable_method_is_skipped_with_its_reason(plugins, tmp_path):
 def test_unknown_method_and_dataset_list_available_names(plugins, tmp_path):
     with pytest.raises(UnknownPluginError, match="unknown method 'nope'; available: .*scaled"):
         run(tmp_path, "nope")
-    with pytest.raises(UnknownPluginError, match="unknown dataset 'nope'; available: fresnel-zernike, smoke"):
+    with pytest.raises(UnknownPluginError, match="unknown dataset 'nope'; available: .*fresnel-zernike.*, smoke"):
         run_benchmark("scaled", "nope", [f"out={tmp_path}"])
 
 
