@@ -97,7 +97,9 @@ def _variant_section(variant, rows, cases, pairs, runs, panels, colors) -> list[
     out.append(
         f"<p class=meta>{cases['case_id'].nunique()} cases, {rows['method'].nunique()} methods; ranked by mean "
         f"{LABELS.get(metric, metric)} over every case; under each mean its 95% bootstrap interval "
-        "(images resampled, paired across methods). Click a column to sort.</p>"
+        "(images resampled, paired across methods). Peak memory: on CUDA torch's peak allocation, on CPU the "
+        "growth of the resident set during the call (0 when it reuses memory freed by earlier calls). "
+        "Click a column to sort.</p>"
     )
     out.append(_ranking_table(rows, metric))
     if len(pairs):
@@ -376,8 +378,8 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
     columns = 5
     image_rows = math.ceil(len(tiles) / columns)
     psf_rows = math.ceil(len(psf_tiles) / (2 * columns))
-    figure = plt.figure(figsize=(2.9 * columns, 3.1 * image_rows + 1.9 * psf_rows + 0.4))
-    grid = figure.add_gridspec(image_rows + psf_rows, 2 * columns, height_ratios=[3.1] * image_rows + [1.9] * psf_rows)
+    figure = plt.figure(figsize=(2.9 * columns, 3.45 * image_rows + 2.1 * psf_rows + 0.5))
+    grid = figure.add_gridspec(image_rows + psf_rows, 2 * columns, height_ratios=[3.45] * image_rows + [2.1] * psf_rows)
     low, high = np.percentile(x if x is not None else y, [0.5, 99.5])
     crop = _psf_crop(psf if psf is not None else estimates[0][1]) if psf is not None or estimates else 0
     for i, (title, image, row) in enumerate(tiles):
