@@ -1,0 +1,1 @@
+"""Training configurations of learned methods: <method>-<preset>.yaml, composed by `bench train`."""

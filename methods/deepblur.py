@@ -1,0 +1,60 @@
+"""Deep-Blur: a ResNet identifies the PSF, an unrolled Douglas-Rachford network deblurs with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from bench.api import LearnedMethod, Result
+from bench.methods._deepblur import build_deepblur, train_deepblur
+from bench.training import load_checkpoint
+
+DEEPBLUR_REFERENCE = (
+    "V. Debarnot and P. Weiss, \"Deep-blur: Blind identification and deblurring with convolutional "
+    "neural networks\", Biological Imaging, vol. 4, e13, 2024."
+)
+
+
+class Method(LearnedMethod):
+    r"""Blind deblurring by physics-based identification then unrolled deblurring (Deep-Blur).
+
+    The identification network (:class:`~bench.methods._deepblur.IdentificationNet`)
+    regresses the Zernike coefficients (Noll 4-11) and the cut-off frequency of
+    the PSF from the degraded image; the PSF is rebuilt with the datasets' own
+    diffraction model and returned, so PSF-SNR scores the identification. The
+    deblurring network (:class:`~bench.methods._deepblur.UnrolledDouglasRachford`,
+    Algorithm 1 with T = 4 learned proximal DRUNets) restores the image with
+    that estimate. Both are trained on synthetic degradations of the training
+    images only (``bench train deepblur``); the network never sees the noise
+    level, it estimates it.
+
+    Parameters
+    ----------
+    preset : {"cpu", "gpu"}
+        Which shipped checkpoint to load: ``cpu`` is the small network trained
+        on 2 CPU cores, ``gpu`` the paper-sized one (trained on a GPU).
+    """
+
+    name = "deepblur"
+    blind = True
+    references = (DEEPBLUR_REFERENCE,)
+    test_params: Mapping[str, Any] = {}
+
+    def __init__(self, *, preset: str = "cpu") -> None:
+        self.preset = preset
+        self.networks: dict[str, torch.nn.Module] = {}
+
+    @classmethod
+    def train(cls, config: Any, checkpoint: Path, progress: Any = None) -> Mapping[str, float]:
+        return train_deepblur(config, checkpoint, progress)
+
+    def prepare(self, device: torch.device) -> None:
+        path = self.checkpoint_path(self.preset)
+        networks = load_checkpoint(path, build_deepblur, recreate=self.recreate_command(self.preset))
+        self.networks = {name: net.to(device) for name, net in networks.items()}
+
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        psf_hat = self.networks["identification"].psf(y)
+        return Result(x_hat=self.networks["deblurring"](y, psf_hat), psf_hat=psf_hat)

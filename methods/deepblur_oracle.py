@@ -1,0 +1,31 @@
+"""Deep-Blur's deblurring network given the true PSF: what identification errors cost."""
+
+from __future__ import annotations
+
+import torch
+
+from bench.api import Result
+from bench.methods.deepblur import Method as DeepBlur
+
+
+class Method(DeepBlur):
+    """The deblurring network of ``deepblur`` with the true PSF instead of the identified one.
+
+    Non-blind. The gap between this row and ``deepblur`` is the price of blind
+    identification; it uses the networks trained by ``bench train deepblur``
+    (the deblurring network was trained on *estimated* PSFs, Deep-Blur eq. 5).
+
+    Parameters
+    ----------
+    preset : {"cpu", "gpu"}
+        Which shipped ``deepblur`` checkpoint to load.
+    """
+
+    name = "deepblur-oracle"
+    blind = False
+    trained_by = "deepblur"
+
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        if psf is None:
+            raise ValueError("deepblur-oracle is non-blind: it needs the true PSF")
+        return Result(x_hat=self.networks["deblurring"](y, psf))

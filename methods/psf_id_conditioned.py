@@ -1,0 +1,122 @@
+"""Conditioned PSF identification N_w(y, f_c, theta_max) on a patch grid, then a classical non-blind solver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+
+from bench.api import BaseMethod, LearnedMethod, Result
+from bench.methods._deepblur import build_conditioned, train_conditioned
+from bench.training import load_checkpoint
+
+POSTER_REFERENCE = (
+    "M.-H. Nguyen, F. Sarron, P. Escande and P. Weiss, \"Blind deconvolution in microscopy\" "
+    "(poster: learned PSF identification conditioned on the cut-off frequency and Zernike amplitude), "
+    "IRIT/CBI, Universite de Toulouse."
+)
+
+#: Conditioning values averaged over when f_c or theta_max is unknown (uniform prior over the training ranges).
+MARGINAL_POINTS = 5
+
+
+class Method(LearnedMethod):
+    r"""PSF from the conditioned identification network, image from a non-blind solver of the suite.
+
+    The network predicts the PSF at the centre of every ``patch`` x ``patch``
+    window of a grid with step ``stride`` (the PSF grid of a space-varying
+    model); for the space-invariant blur of the synthetic datasets the grid
+    is averaged into one PSF, which is returned and scored, and handed to the
+    non-blind method ``solver`` (any registered non-blind method, with its own
+    documented defaults), as poster 001 suggests.
+
+    Parameters
+    ----------
+    preset : {"cpu", "gpu"}
+        Which shipped checkpoint to load.
+    fc : float or None
+        Cut-off frequency of the microscope in cycles/pixel
+        (:math:`2\,\mathrm{NA}\,\Delta x/\lambda`) when known. None: unknown, the
+        PSF is averaged over :data:`MARGINAL_POINTS` values spanning the
+        training range (marginalised under a uniform prior).
+    theta_max : float or None
+        Amplitude bound of the aberrations in waves when known; None: marginalised likewise.
+    solver : str
+        Name of the non-blind method that restores the image with the estimated PSF.
+    patch, stride : int
+        Size of the analysed windows (the training patch size) and their step.
+    """
+
+    name = "psf-id-conditioned"
+    blind = True
+    references = (POSTER_REFERENCE,)
+    test_params: Mapping[str, Any] = {"patch": 32, "stride": 32}
+
+    def __init__(
+        self,
+        *,
+        preset: str = "cpu",
+        fc: float | None = None,
+        theta_max: float | None = None,
+        solver: str = "richardson_lucy_tv",
+        patch: int = 96,
+        stride: int = 48,
+    ) -> None:
+        if patch < 16 or stride < 1:
+            raise ValueError(f"patch must be >= 16 and stride >= 1, got {patch} and {stride}")
+        self.preset, self.fc, self.theta_max, self.patch, self.stride = preset, fc, theta_max, patch, stride
+        self.solver_name = solver
+        self.solver: BaseMethod | None = None
+        self.network: torch.nn.Module | None = None
+
+    @classmethod
+    def train(cls, config: Any, checkpoint: Path, progress: Any = None) -> Mapping[str, float]:
+        return train_conditioned(config, checkpoint, progress)
+
+    def prepare(self, device: torch.device) -> None:
+        from bench.registry import load_registry
+
+        solver_cls = load_registry().method(self.solver_name)
+        if solver_cls.blind:
+            raise ValueError(f"solver must be a non-blind method, {self.solver_name!r} is blind")
+        self.solver = solver_cls()
+        self.solver.prepare(device)
+        path = self.checkpoint_path(self.preset)
+        self.network = load_checkpoint(path, build_conditioned, recreate=self.recreate_command(self.preset))[
+            "identification"
+        ].to(device)
+
+    def conditions(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (f_c, theta_max) pairs the PSF is averaged over: one pair when both are given."""
+        net = self.network
+        fcs = torch.tensor([self.fc]) if self.fc is not None else torch.linspace(*net.fc_range, MARGINAL_POINTS)
+        amplitudes = (
+            torch.tensor([self.theta_max])
+            if self.theta_max is not None
+            else torch.linspace(*net.theta_max_range, MARGINAL_POINTS)
+        )
+        grid_fc, grid_theta = torch.meshgrid(fcs, amplitudes, indexing="ij")
+        return grid_fc.flatten(), grid_theta.flatten()
+
+    def psf_grid(self, y: torch.Tensor) -> torch.Tensor:
+        """PSFs at the centres of the patch grid, (B, n_patches, k, k), averaged over the conditions."""
+        batch, _, height, width = y.shape
+        size = min(self.patch, height, width)
+        patches = F.unfold(y, size, stride=self.stride)  # (B, size*size, n)
+        count = patches.shape[-1]
+        patches = patches.transpose(1, 2).reshape(batch * count, 1, size, size)
+        fcs, amplitudes = self.conditions()
+        psfs = torch.stack([
+            self.network(patches, fc.expand(len(patches)).to(y), amplitude.expand(len(patches)).to(y))
+            for fc, amplitude in zip(fcs, amplitudes)
+        ]).mean(dim=0)  # fmt: skip
+        return psfs.view(batch, count, *psfs.shape[-2:])
+
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        psf_hat = self.psf_grid(y).mean(dim=1, keepdim=True)
+        psf_hat = psf_hat / psf_hat.sum(dim=(-2, -1), keepdim=True)
+        restored = self.solver.run(y, psf_hat)
+        conditioning = "given" if self.fc is not None and self.theta_max is not None else "marginalised"
+        return Result(x_hat=restored.x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, **restored.info})

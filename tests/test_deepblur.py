@@ -1,0 +1,176 @@
+"""The learned blind pipeline: networks, training loop, checkpoints (tiny configurations, seconds)."""
+
+import numpy as np
+import pytest
+import torch
+
+from bench.api import LearnedMethod
+from bench.methods._deepblur import (
+    EVEN_MODES,
+    ConditionedIdentificationNet,
+    IdentificationNet,
+    UnrolledDouglasRachford,
+    build_deepblur,
+)
+from bench.physics import zernike_psfs
+from bench.registry import load_registry
+from bench.training import (
+    CheckpointError,
+    DegradationSampler,
+    Degradations,
+    TrainingLog,
+    fit,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+TINY = {
+    "identification": {"widths": [4, 8], "blocks": 1, "psf_size": 9, "theta_max": 0.15, "fc_range": [0.125, 0.25]},
+    "deblurring": {"iterations": 2, "channels": [4, 8, 8, 8], "blocks": 1},
+}
+DATA = Degradations(patch=32, psf_size=9)
+
+
+@pytest.fixture(scope="module")
+def sampler():
+    return DegradationSampler(DATA, seed=0, image_size=48, generated_per_kind=1, psf_bank=8, psf_refresh=2)
+
+
+def test_sampler_is_seeded_and_consistent(sampler):
+    again = DegradationSampler(DATA, seed=0, image_size=48, generated_per_kind=1, psf_bank=8, psf_refresh=2)
+    first, second = sampler.sample(3), again.sample(3)
+    torch.testing.assert_close(first.y, second.y)
+    assert first.field.shape == (3, 1, 40, 40) and first.y.shape == first.x.shape == (3, 1, 32, 32)
+    torch.testing.assert_close(first.psf.sum(dim=(-2, -1)), torch.ones(3, 1))
+    # The bank's PSF is the model's PSF of the bank's parameters.
+    torch.testing.assert_close(first.psf, zernike_psfs(first.coeff, first.fc, size=9), atol=1e-6, rtol=0)
+
+
+def test_sampler_never_uses_test_images(monkeypatch):
+    import bench.training
+    from bench.images import TEST_IMAGES, TRAIN_IMAGES, TRAIN_PHANTOM_SEED_OFFSET, load_image
+
+    loaded = []
+    monkeypatch.setattr(bench.training, "load_image", lambda name, size, seed=0: loaded.append((name, seed)) or load_image(name, size, seed=seed))
+    DegradationSampler(DATA, seed=0, image_size=48, generated_per_kind=2, psf_bank=2, psf_refresh=0)
+    names = {name for name, _ in loaded}
+    assert names == set(TRAIN_IMAGES) and not names & (set(TEST_IMAGES) - set(TRAIN_IMAGES))
+    assert all(seed >= TRAIN_PHANTOM_SEED_OFFSET for name, seed in loaded if name in TEST_IMAGES)
+
+
+def test_identification_shapes_and_determinism(sampler):
+    torch.manual_seed(0)
+    net = IdentificationNet(**TINY["identification"]).eval()
+    y = sampler.sample(2).y
+    psf = net.psf(y)
+    assert net(y).shape == (2, 9) and psf.shape == (2, 1, 9, 9)
+    torch.testing.assert_close(psf.sum(dim=(-2, -1)), torch.ones(2, 1))
+    torch.testing.assert_close(net.psf(y), psf, rtol=0, atol=0)
+    coeff, fc = net.parameters_of(y)
+    assert ((fc >= 0.125) & (fc <= 0.25)).all()
+
+
+def test_identification_loss_ignores_the_unidentifiable_even_sign(sampler):
+    net = IdentificationNet(**TINY["identification"]).eval()
+    batch = sampler.sample(2)
+    flipped = batch.coeff.clone()
+    flipped[:, list(EVEN_MODES)] *= -1
+    assert torch.allclose(zernike_psfs(flipped, batch.fc, size=9), batch.psf, atol=1e-6)
+    assert net.loss(batch.y, flipped, batch.fc).item() == pytest.approx(net.loss(batch.y, batch.coeff, batch.fc).item())
+
+
+def test_conditioned_network_outputs_a_psf_and_uses_the_condition(sampler):
+    torch.manual_seed(0)
+    net = ConditionedIdentificationNet(widths=[4, 8], blocks=1, psf_size=9, fc_range=[0.125, 0.25], theta_max_range=[0.02, 0.15])
+    with torch.no_grad():
+        net.film[-1].weight.normal_()  # zero-initialised: give the condition an effect
+    net.eval()
+    batch = sampler.sample(2)
+    psf = net(batch.y, batch.fc, batch.theta_max)
+    assert psf.shape == (2, 1, 9, 9) and (psf >= 0).all()
+    torch.testing.assert_close(psf.sum(dim=(-2, -1)), torch.ones(2, 1))
+    other = net(batch.y, torch.full((2,), 0.13), batch.theta_max)
+    assert not torch.allclose(psf, other)
+
+
+def test_unrolled_network_keeps_shape_and_is_deterministic(sampler):
+    torch.manual_seed(0)
+    net = UnrolledDouglasRachford(**TINY["deblurring"]).eval()
+    batch = sampler.sample(2)
+    y = batch.y[..., :30, :27]  # sides that are not multiples of 8
+    with torch.no_grad():
+        first, second = net(y, batch.psf), net(y, batch.psf)
+    assert first.shape == y.shape and torch.isfinite(first).all()
+    torch.testing.assert_close(first, second, rtol=0, atol=0)
+
+
+def test_a_few_training_steps_lower_the_loss(sampler, tmp_path):
+    torch.manual_seed(0)
+    net = IdentificationNet(**TINY["identification"])
+    batch = sampler.sample(8)
+    fixed = type("Fixed", (), {"sample": lambda self, size: batch})()
+    loss = lambda b: net.loss(b.y, b.coeff, b.fc)  # noqa: E731
+    before = loss(batch).item()
+    log = TrainingLog(tmp_path / "log.csv")
+    fit(net, loss, fixed, stage="identification", steps=30, batch_size=8, learning_rate=3e-3,
+        validate=lambda: {"val": loss(batch).item()}, validate_every=10, log=log)  # fmt: skip
+    net.eval()
+    assert loss(batch).item() < 0.7 * before
+    assert [row["step"] for row in log.rows] == [10, 20, 30]
+    assert (tmp_path / "log.csv").read_text().startswith("stage,step,loss")
+
+
+def test_checkpoint_round_trip_in_float16(tmp_path, sampler):
+    torch.manual_seed(0)
+    networks = {name: net.eval() for name, net in build_deepblur(TINY).items()}
+    path = save_checkpoint(tmp_path / "tiny.pt", networks, architecture=TINY, card={"command": "bench train x"})
+    loaded = load_checkpoint(path, build_deepblur, recreate="bench train x")
+    y = sampler.sample(1).y
+    with torch.no_grad():
+        for net in networks.values():  # the saved weights are the float16-rounded ones
+            for p in net.parameters():
+                p.copy_(p.half().float())
+        torch.testing.assert_close(loaded["identification"](y), networks["identification"](y))
+    card = (tmp_path / "tiny.json").read_text()
+    assert '"sha256"' in card and '"git_commit"' in card and '"command": "bench train x"' in card
+
+
+def test_missing_and_corrupt_checkpoints_name_the_file_and_the_command(tmp_path):
+    with pytest.raises(CheckpointError, match=r"missing checkpoint .*nope\.pt: recreate it with `bench train deepblur preset=cpu`"):
+        load_checkpoint(tmp_path / "nope.pt", build_deepblur, recreate="bench train deepblur preset=cpu")
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"bad\.pt is corrupt .*recreate it with `bench train deepblur preset=cpu`"):
+        load_checkpoint(tmp_path / "bad.pt", build_deepblur, recreate="bench train deepblur preset=cpu")
+
+
+@pytest.mark.parametrize("name", ["deepblur", "deepblur-oracle", "psf-id-conditioned"])
+def test_learned_plugins_report_a_missing_preset(name):
+    method_cls = load_registry().method(name)
+    assert issubclass(method_cls, LearnedMethod) and method_cls.learned
+    reason = method_cls(preset="nonexistent").unavailable(torch.device("cpu"))
+    target = "deepblur" if name == "deepblur-oracle" else name
+    assert reason == f"missing checkpoint {target}-nonexistent.pt: recreate it with `bench train {target} preset=nonexistent`"
+
+
+@pytest.mark.parametrize("name", ["deepblur", "psf-id-conditioned"])
+def test_shipped_cpu_checkpoints_load(name):
+    method = load_registry().method(name)()
+    assert method.unavailable(torch.device("cpu")) is None, "the cpu checkpoint must ship with the project"
+    method.prepare(torch.device("cpu"))
+
+
+def test_bench_train_rejects_a_method_without_weights(capsys):
+    from bench.cli import main
+
+    assert main(["train", "wiener"]) == 2
+    assert "'wiener' has nothing to train; learned methods:" in capsys.readouterr().out
+
+
+def test_training_configurations_compose():
+    from bench.config import compose_training
+
+    assert compose_training("deepblur").identification.network.widths == [16, 32, 64, 128]
+    gpu = compose_training("deepblur", ["preset=gpu", "seed=3"])
+    assert gpu.identification.network.widths == [64, 128, 256, 512] and gpu.seed == 3 and gpu.degradations.psf_size == 31
+    with pytest.raises(ValueError, match="no training configuration 'deepblur-tpu'; available: deepblur-cpu"):
+        compose_training("deepblur", ["preset=tpu"])
