@@ -13,12 +13,13 @@ from __future__ import annotations
 import importlib.util
 import inspect
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
 import torch
 
-__all__ = ["BaseDataset", "BaseMethod", "Case", "Result", "Scoring", "parameters"]
+__all__ = ["BaseDataset", "BaseMethod", "Case", "LearnedMethod", "Result", "Scoring", "parameters"]
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,6 @@ class Case:
         return Scoring.from_meta(self.meta)
 
 
-
 @dataclass
 class Result:
     """What a method returns for a batch.
@@ -172,6 +172,48 @@ class BaseMethod:
             True PSFs for non-blind methods (unit sum, centred), None for blind ones.
         """
         raise NotImplementedError
+
+
+class LearnedMethod(BaseMethod):
+    """A method whose weights come from ``bench train`` and ship as a checkpoint.
+
+    Subclasses take a ``preset`` keyword (``"cpu"`` or ``"gpu"``) and load
+    ``checkpoints/<target>-<preset>.pt`` next to their module, where
+    ``<target>`` is the training command that writes it: the method itself,
+    or ``trained_by`` when it reuses another method's networks.
+    """
+
+    learned = True
+    #: The ``bench train`` target whose checkpoint this method loads (None: itself).
+    trained_by: ClassVar[str | None] = None
+    preset: str
+
+    @classmethod
+    def training_target(cls) -> str:
+        """Name given to ``bench train`` to produce this method's weights."""
+        return cls.trained_by or cls.name
+
+    @classmethod
+    def checkpoint_path(cls, preset: str) -> Path:
+        """Where ``bench train <target> preset=<preset>`` writes and this method reads its weights."""
+        return Path(inspect.getfile(cls)).parent / "checkpoints" / f"{cls.training_target()}-{preset}.pt"
+
+    @classmethod
+    def recreate_command(cls, preset: str) -> str:
+        """The command that (re)creates the checkpoint of ``preset``."""
+        return f"bench train {cls.training_target()} preset={preset}"
+
+    @classmethod
+    def train(cls, config: Any, checkpoint: Path, progress: Any = None) -> Mapping[str, float]:
+        """Train from a composed training configuration, write ``checkpoint``; return validation figures."""
+        raise NotImplementedError(f"{cls.name} is trained by `bench train {cls.training_target()}`")
+
+    def unavailable(self, device: torch.device) -> str | None:
+        reason = super().unavailable(device)
+        if reason is None and not self.checkpoint_path(self.preset).is_file():
+            path = self.checkpoint_path(self.preset)
+            return f"missing checkpoint {path.name}: recreate it with `{self.recreate_command(self.preset)}`"
+        return reason
 
 
 class BaseDataset:

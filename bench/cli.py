@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -61,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--panels", type=int, default=3, help="cases shown as image panels per dataset (default: 3)")
     report.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default: 2000)")
 
+    train = commands.add_parser(
+        "train",
+        help="train a learned method and write its checkpoint",
+        epilog="OVERRIDES are hydra overrides of bench/conf/train/<method>-<preset>.yaml "
+        "(preset=gpu, device=cuda, seed=1, identification.steps=100).",
+    )
+    train.add_argument("method", help="a learned method (see `bench list`)")
+    train.add_argument("--out", type=Path, help="checkpoint file (default: the one the method loads)")
+    train.add_argument("overrides", nargs="*", metavar="OVERRIDES")
+
     datasets = commands.add_parser("datasets", help="dataset utilities")
     dataset_commands = datasets.add_subparsers(dest="dataset_command", required=True)
     export = dataset_commands.add_parser("export", help="write every case as DIR/<case_id>.npz + meta.json")
@@ -82,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _timing(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "train":
+            return _train(args)
         return _export(args)
     except ValueError as error:  # bad user input: say what is wrong, no traceback
         console.print(f"[red]error:[/red] {error}")
@@ -136,15 +149,7 @@ def _run(args: argparse.Namespace) -> int:
     overrides += [f"out={args.out}"] if args.out else []
     overrides += [f"device={args.device}"] if args.device else []
     overrides += ["save_outputs=true"] if args.save_outputs else []
-    columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as bar:
-
-        def progress(items, total, description):
-            task = bar.add_task(description, total=total)
-            for item in items:
-                yield item
-                bar.advance(task)
-
+    with _progress_bar(label_width=22) as progress:
         outcome = run_benchmark(
             args.method, args.dataset, overrides, progress=progress, log=lambda line: console.print(f"[yellow]{line}[/yellow]")
         )
@@ -188,6 +193,29 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from bench.api import LearnedMethod
+    from bench.config import compose_training
+    from bench.registry import load_registry
+
+    registry = load_registry()
+    method_cls = registry.method(args.method)
+    if not issubclass(method_cls, LearnedMethod):
+        learned = sorted(name for name, cls in registry.methods.items() if issubclass(cls, LearnedMethod))
+        raise ValueError(f"{args.method!r} has nothing to train; learned methods: {', '.join(learned) or 'none'}")
+    target = method_cls.training_target()
+    if target != args.method:
+        console.print(f"{args.method} uses the networks of {target}: training {target}")
+    target_cls = registry.method(target)
+    cfg = compose_training(target, args.overrides)
+    checkpoint = args.out or target_cls.checkpoint_path(cfg.preset)
+    with _progress_bar(label_width=16) as progress:
+        figures = target_cls.train(cfg, Path(checkpoint), progress)
+    console.print("validation: " + ", ".join(f"{key} {value:.2f}" for key, value in figures.items()))
+    console.print(f"wrote {checkpoint} (+ .json card, .log.csv)")
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from bench.cases import CaseStore, default_cache_dir
     from bench.config import compose, make_dataset
@@ -200,6 +228,21 @@ def _export(args: argparse.Namespace) -> int:
     destination = CaseStore(dataset, params, cache).export(args.directory)
     console.print(f"wrote {len(dataset.case_ids())} cases of {args.name} to {destination}/")
     return 0
+
+
+@contextlib.contextmanager
+def _progress_bar(*, label_width: int) -> Iterator[Callable[[Iterable, int, str], Iterator]]:
+    """A rich progress display; yields ``progress(items, total, description)``, which iterates with a bar."""
+    columns = (TextColumn(f"{{task.description:<{label_width}}}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+
+        def progress(items: Iterable, total: int, description: str) -> Iterator:
+            task = bar.add_task(description, total=total)
+            for item in items:
+                yield item
+                bar.advance(task)
+
+        yield progress
 
 
 def _yes(flag: bool) -> str:

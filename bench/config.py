@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from bench.api import BaseDataset, BaseMethod, parameters
 from bench.registry import Registry
 
-__all__ = ["compose", "make_dataset", "make_method", "split_overrides"]
+__all__ = ["compose", "compose_training", "make_dataset", "make_method", "split_overrides"]
 
 
 def split_overrides(overrides: Sequence[str], method_names: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
@@ -57,6 +57,25 @@ def compose(overrides: Sequence[str] = (), *, dataset: str | None = None) -> Dic
         OmegaConf.set_struct(cfg, False)
         cfg.dataset = {"name": dataset}
     return cfg
+
+
+def compose_training(method: str, overrides: Sequence[str] = ()) -> DictConfig:
+    """Compose the training configuration ``bench/conf/train/<method>-<preset>.yaml`` with hydra.
+
+    ``preset=cpu|gpu`` among ``overrides`` picks the file (default cpu); the
+    other overrides apply to it.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    presets = [item.split("=", 1)[1] for item in overrides if item.startswith("preset=")]
+    rest = [item for item in overrides if not item.startswith("preset=")]
+    name = f"{method}-{presets[-1] if presets else 'cpu'}"
+    available = sorted(f.name[:-5] for f in files("bench.conf.train").iterdir() if f.name.endswith(".yaml"))
+    if name not in available:
+        raise ValueError(f"no training configuration {name!r}; available: {', '.join(available)}")
+    with initialize_config_module(config_module="bench.conf.train", version_base=None):
+        return hydra_compose(config_name=name, overrides=rest)
 
 
 def make_dataset(cfg: DictConfig, registry: Registry) -> tuple[BaseDataset, dict[str, Any]]:
