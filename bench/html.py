@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from bench.report import ALL_NOISE, LABELS, Run, format_interval, format_seconds, format_value, ranking_metric
+from bench.report import ALL_NOISE, LABELS, MIN_IMAGES, Run, format_ci, format_seconds, format_value, ranking_metric
 
 __all__ = ["render_page"]
 
@@ -95,9 +95,10 @@ def _variant_section(variant, rows, cases, pairs, runs, panels, colors) -> list[
     metric = ranking_metric(cases)
     out = [f'<h2 id="{_anchor(variant)}">{_escape(variant)}</h2>']
     out.append(
-        f"<p class=meta>{cases['case_id'].nunique()} cases, {rows['method'].nunique()} methods; ranked by mean "
-        f"{LABELS.get(metric, metric)} over every case; under each mean its 95% bootstrap interval "
-        "(images resampled, paired across methods). Peak memory: on CUDA torch's peak allocation, on CPU the "
+        f"<p class=meta>{cases['case_id'].nunique()} cases, {rows['method'].nunique()} methods; "
+        + (f"ranked by mean {LABELS.get(metric, metric)} over every case" if metric else "no ranking score, by name")
+        + f"; under each mean its 95% bootstrap interval (images resampled, paired across methods; none with "
+        f"fewer than {MIN_IMAGES} images). Peak memory: on CUDA torch's peak allocation, on CPU the "
         "growth of the resident set during the call (0 when it reuses memory freed by earlier calls). "
         "Click a column to sort.</p>"
     )
@@ -144,8 +145,7 @@ def _metric_td(row: pd.Series, metric: str) -> str:
     mean = row.get(f"{metric}_mean", math.nan)
     if not np.isfinite(mean):
         return '<td data-v="">–</td>'
-    interval = format_interval(row, metric).split(" ", 1)[1]
-    return f'<td data-v="{mean}">{format_value(mean, metric)}<span class=ci>{interval}</span></td>'
+    return f'<td data-v="{mean}">{format_value(mean, metric)}<span class=ci>{format_ci(row, metric)}</span></td>'
 
 
 def _td(value: Any, text: str) -> str:

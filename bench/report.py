@@ -39,6 +39,12 @@ METRICS = ("psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr", *NO_REFERENCE_S
 LABELS = {"psnr": "PSNR dB", "ssim": "SSIM", "psf_snr": "PSF-SNR dB", "psf_psnr": "PSF-PSNR dB", "reblur_psnr": "re-blur PSNR dB"}
 #: Numeric per-case columns that are not scores.
 _NOT_METRICS = {"time_s", "peak_memory_mb", "blind"}
+#: Scores that can order a table, all higher-is-better; the no-reference ones other than line
+#: contrast have an ideal value rather than a direction (re-blur residual near the noise level).
+RANKING_METRICS = ("psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr", "line_contrast")
+#: Fewest images (bootstrap units) for an interval or a significance test: below it the
+#: bootstrap distribution has a handful of distinct values and its percentiles mean little.
+MIN_IMAGES = 5
 #: Label of the rows pooled over every noise level.
 ALL_NOISE = "all"
 
@@ -54,6 +60,7 @@ def leaderboard(cases: pd.DataFrame) -> pd.DataFrame:
     if cases.empty:
         return pd.DataFrame(columns=columns)
     keys = ["dataset", "method", "noise"]
+    cases = cases.reindex(columns=[*cases.columns, *(m for m in METRICS if m not in cases.columns)])  # older runs
     ok = cases[cases.status == "ok"]
     board = ok.groupby(keys, sort=False).agg(
         n=("case_id", "size"),
@@ -203,9 +210,9 @@ def metric_columns(cases: pd.DataFrame) -> list[str]:
 
 
 def ranking_metric(cases: pd.DataFrame) -> str | None:
-    """The metric that orders a table: the first of :data:`METRICS` with a value (PSNR where there is a reference)."""
-    for metric in metric_columns(cases):
-        if cases[metric].notna().any():
+    """The metric that orders a table: the first of :data:`RANKING_METRICS` with a value, else None."""
+    for metric in RANKING_METRICS:
+        if metric in cases and cases[metric].notna().any():
             return metric
     return None
 
@@ -280,6 +287,8 @@ def summarize(cases: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.
                 }  # fmt: skip
                 for metric in metrics:
                     row.update(_mean_with_interval(ok, metric, images, draws, confidence))
+                    if len(images) < MIN_IMAGES:
+                        row[f"{metric}_ci_low"] = row[f"{metric}_ci_high"] = math.nan
                 row["time_s_median"] = ok["time_s"].median() if "time_s" in ok else math.nan
                 row["peak_memory_mb_median"] = ok["peak_memory_mb"].median() if "peak_memory_mb" in ok else math.nan
                 row["device"] = ", ".join(sorted(set(ok["device"].dropna().astype(str)))) if "device" in ok else ""
@@ -336,7 +345,7 @@ def paired_differences(
     rows = []
     for variant, group in cases[cases["status"] == "ok"].groupby("variant", sort=False):
         measure = metric or ranking_metric(group)
-        if measure is None or group[measure].notna().sum() == 0:
+        if measure is None or group[measure].notna().sum() == 0 or group["image"].nunique() < MIN_IMAGES:
             continue
         ranked = group.groupby("method")[measure].mean().dropna().sort_values(ascending=False).index[:top]
         pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1 :]]
@@ -388,10 +397,12 @@ def markdown_report(summary: pd.DataFrame, significance: pd.DataFrame, cases: pd
         metric = ranking_metric(cases[cases["variant"] == variant])
         pooled = _pooled(rows)
         noises = [n for n in dict.fromkeys(rows["noise"]) if n != ALL_NOISE]
-        shown = [m for m in METRICS if f"{m}_mean" in rows and rows[f"{m}_mean"].notna().any()][:3]
+        present = [m for m in METRICS if f"{m}_mean" in rows and rows[f"{m}_mean"].notna().any()]
+        shown = ([metric] if metric else []) + [m for m in present if m != metric][: 3 if metric else 4]
         header = ["#", "method", "blind", *[f"{LABELS.get(m, m)} (95% CI)" for m in shown]]
         header += [f"PSNR {n}" for n in noises if len(noises) > 1 and metric == "psnr"] + ["median s/image", "failed"]
-        lines += [f"## {variant}", "", f"Ranked by mean {LABELS.get(metric, metric)} over every case.", ""]
+        order = f"Ranked by mean {LABELS.get(metric, metric)} over every case." if metric else "No ranking score: by name."
+        lines += [f"## {variant}", "", order, ""]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for rank, (_, row) in enumerate(_ranked(pooled, metric).iterrows(), start=1):
             cells = [str(rank), row["method"], "yes" if row["blind"] else "no"]
@@ -428,17 +439,28 @@ def _ranked(pooled: pd.DataFrame, metric: str | None) -> pd.DataFrame:
 
 
 def format_value(value: float, metric: str) -> str:
+    """dB scores with 2 decimals, SSIM with 3, other scores with 3 significant digits."""
     if value is None or not np.isfinite(value):
         return "–"
-    return f"{value:.3f}" if metric == "ssim" else f"{value:.2f}"
+    if metric == "ssim":
+        return f"{value:.3f}"
+    return f"{value:.2f}" if metric in ("psnr", "psf_snr", "psf_psnr", "reblur_psnr") else f"{value:.3g}"
 
 
 def format_interval(row: pd.Series, metric: str) -> str:
-    """``mean [low, high]``, or ``–`` when the metric has no value."""
+    """``mean [low, high]``; the mean alone without an interval, ``–`` without a value."""
     mean = row.get(f"{metric}_mean", math.nan)
     if not np.isfinite(mean):
         return "–"
-    return f"{format_value(mean, metric)} [{format_value(row[f'{metric}_ci_low'], metric)}, {format_value(row[f'{metric}_ci_high'], metric)}]"
+    return f"{format_value(mean, metric)} {format_ci(row, metric)}".strip()
+
+
+def format_ci(row: pd.Series, metric: str) -> str:
+    """``[low, high]``, or an empty string when there is no interval (fewer than :data:`MIN_IMAGES` images)."""
+    low, high = row.get(f"{metric}_ci_low", math.nan), row.get(f"{metric}_ci_high", math.nan)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    return f"[{format_value(low, metric)}, {format_value(high, metric)}]"
 
 
 def format_seconds(value: float) -> str:

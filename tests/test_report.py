@@ -8,12 +8,12 @@ import pytest
 from bench.cli import main
 from bench.report import bootstrap_mean, leaderboard, load_runs, paired_differences, read_run, summarize, write_report
 
-IMAGES = ["i0", "i1", "i2", "i3"]
+IMAGES = ["i0", "i1", "i2", "i3", "i4"]  # 5: the fewest images that get intervals
 NOISES = ["low", "high"]
 
 
 def _write_run(directory, *, theta_max=0.15, reference=True):
-    """A run of three methods on 4 images x 2 noise levels with known scores, outputs and a case cache.
+    """A run of three methods on 5 images x 2 noise levels with known scores, outputs and a case cache.
 
     ``wiener`` scores ``base + 1`` on every case, ``rl`` exactly ``base``, and the
     blind ``blur_id`` ``base + 1`` or ``base - 1`` alternately inside each image
@@ -84,11 +84,19 @@ def test_summarize_pools_noise_levels_and_leaves_missing_metrics_empty(tmp_path)
     cases = load_runs([read_run(_write_run(tmp_path / "run"))])
     summary = summarize(cases, n_boot=500).set_index(["noise", "method"])
     wiener = summary.loc[("all", "wiener")]
-    assert wiener["psnr_mean"] == pytest.approx(np.mean([20 + i - 3 * j + 1 for i in range(4) for j in range(2)]))
+    assert wiener["psnr_mean"] == pytest.approx(np.mean([20 + i - 3 * j + 1 for i in range(5) for j in range(2)]))
     assert wiener["psnr_ci_low"] < wiener["psnr_mean"] < wiener["psnr_ci_high"]
     assert summary.loc[("low", "wiener"), "ssim_ci_low"] == summary.loc[("low", "wiener"), "ssim_ci_high"] == 0.5
-    assert math.isnan(wiener["psf_snr_mean"]) and summary.loc[("all", "blur_id"), "psf_snr_mean"] == pytest.approx(11.5)
+    assert math.isnan(wiener["psf_snr_mean"]) and summary.loc[("all", "blur_id"), "psf_snr_mean"] == pytest.approx(12.0)
     assert summary.loc[("high", "broken"), "n"] == 0 and summary.loc[("high", "broken"), "n_failed"] == 1
+
+
+def test_too_few_images_get_no_interval_and_no_significance_test(tmp_path):
+    cases = load_runs([read_run(_write_run(tmp_path / "run"))])
+    few = cases[cases["image"] != "i4"]
+    summary = summarize(few, n_boot=100)
+    assert summary["psnr_mean"].notna().any() and summary["psnr_ci_low"].isna().all()
+    assert paired_differences(few, n_boot=100).empty
 
 
 def test_paired_differences_find_a_constant_gap_and_not_a_zero_mean_one(tmp_path):
