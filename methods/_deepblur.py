@@ -139,13 +139,35 @@ class IdentificationNet(nn.Module):
         coeff, fc = self.parameters_of(y)
         return zernike_psfs(coeff, fc.clamp(1e-3, 0.25), size=self.psf_size)
 
-    def loss(self, y: torch.Tensor, coeff: torch.Tensor, fc: torch.Tensor) -> torch.Tensor:
-        """Deep-Blur eq. 4 on normalised parameters, invariant to the unidentifiable even-mode sign."""
+    def loss(
+        self, y: torch.Tensor, coeff: torch.Tensor, fc: torch.Tensor, psf: torch.Tensor, psf_weight: float
+    ) -> torch.Tensor:
+        r"""Deep-Blur eq. 4 on normalised parameters, plus ``psf_weight`` times the relative PSF error.
+
+        The parameter term takes the better of both signs of the even modes,
+        which no image can tell apart. The PSF term,
+        :math:`\|h(\hat\theta) - h\|^2 / \|h\|^2 = 10^{-\text{PSF-SNR}/10}`, weighs each
+        coefficient by its effect on the PSF: with eq. 4 alone a small network
+        on a CPU budget regresses to the mean coefficients, whose rebuilt PSF
+        (a sharp, unaberrated Airy pattern) scored -5 dB PSF-SNR after 450
+        steps; with the PSF term (full 256 pupil in that trial) it reached +1.5 dB
+        after 50. The PSF is
+        rendered on a 128-pupil grid (:func:`bench.physics.zernike_psfs`) to keep
+        its gradient cheap.
+        """
         estimate, target = self(y), self.normalise(coeff, fc)
         flipped = target.clone()
         flipped[:, list(EVEN_MODES)] *= -1
         error = torch.minimum(((estimate - target) ** 2).sum(1), ((estimate - flipped) ** 2).sum(1))
-        return 0.5 * error.mean()
+        loss = 0.5 * error.mean()
+        if psf_weight:
+            middle, half = (self.fc_high + self.fc_low) / 2, (self.fc_high - self.fc_low) / 2
+            rendered = zernike_psfs(
+                estimate[:, :-1] * self.theta_max, middle + half * estimate[:, -1], size=self.psf_size, pupil_size=128
+            )
+            relative = ((rendered - psf) ** 2).sum(dim=(-2, -1)) / (psf**2).sum(dim=(-2, -1))
+            loss = loss + psf_weight * relative.mean()
+        return loss
 
 
 class ConditionedIdentificationNet(nn.Module):
@@ -277,7 +299,9 @@ def train_deepblur(config: Any, checkpoint: Path, progress=None) -> dict[str, fl
     id_val = _validation(cfg, id_data, device, seed_shift=0)
     _fit_stage(
         cfg, "identification", identification, id_data, device, log, progress,
-        loss=lambda batch: identification.loss(batch.y, batch.coeff, batch.fc),
+        loss=lambda batch: identification.loss(
+            batch.y, batch.coeff, batch.fc, batch.psf, cfg["identification"]["psf_weight"]
+        ),
         validate=lambda: {"val_psf_snr": _mean_psf_snr(id_val, lambda batch: identification.psf(batch.y))},
     )  # fmt: skip
     identification.requires_grad_(False)

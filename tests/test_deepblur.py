@@ -76,7 +76,9 @@ def test_identification_loss_ignores_the_unidentifiable_even_sign(sampler):
     flipped = batch.coeff.clone()
     flipped[:, list(EVEN_MODES)] *= -1
     assert torch.allclose(zernike_psfs(flipped, batch.fc, size=9), batch.psf, atol=1e-6)
-    assert net.loss(batch.y, flipped, batch.fc).item() == pytest.approx(net.loss(batch.y, batch.coeff, batch.fc).item())
+    for weight in (0.0, 1.0):
+        same = net.loss(batch.y, flipped, batch.fc, batch.psf, weight), net.loss(batch.y, batch.coeff, batch.fc, batch.psf, weight)
+        assert same[0].item() == pytest.approx(same[1].item())
 
 
 def test_conditioned_network_outputs_a_psf_and_uses_the_condition(sampler):
@@ -109,7 +111,7 @@ def test_a_few_training_steps_lower_the_loss(sampler, tmp_path):
     net = IdentificationNet(**TINY["identification"])
     batch = sampler.sample(8)
     fixed = type("Fixed", (), {"sample": lambda self, size: batch})()
-    loss = lambda b: net.loss(b.y, b.coeff, b.fc)  # noqa: E731
+    loss = lambda b: net.loss(b.y, b.coeff, b.fc, b.psf, 1.0)  # noqa: E731
     before = loss(batch).item()
     log = TrainingLog(tmp_path / "log.csv")
     fit(net, loss, fixed, stage="identification", steps=30, batch_size=8, learning_rate=3e-3,
