@@ -16,14 +16,17 @@ Every function takes ``y`` of shape (B, 1, H, W) and ``psf`` of shape
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
 
 from bench.physics import PaddingMode, estimate_noise_std, pad, psf_to_otf
 
-__all__ = ["BOUNDARIES", "NOISE_FLOOR", "PADDINGS", "Boundary", "noise_std", "regularized_inverse", "richardson_lucy"]
+__all__ = [
+    "BOUNDARIES", "NOISE_FLOOR", "PADDINGS", "Boundary", "noise_std", "regularized_inverse", "richardson_lucy",
+    "richardson_lucy_operator",
+]  # fmt: skip
 
 #: Extensions of ``y`` by :func:`bench.physics.pad`.
 PADDINGS: tuple[str, ...] = ("zero", "mean", "edge", "reflect")
@@ -213,6 +216,31 @@ def richardson_lucy(
                 correction.mul_(inverse_sensitivity)
             u.mul_(correction)
     return u[interior].clone()
+
+
+def richardson_lucy_operator(
+    y: torch.Tensor,
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    adjoint: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    num_iter: int,
+    filter_epsilon: float = 1e-12,
+) -> torch.Tensor:
+    r"""Richardson-Lucy for any non-negative linear operator (a space-varying blur, say).
+
+    :math:`u_{k+1} = u_k\, A^{\mathsf T}(y / A u_k) / A^{\mathsf T}\mathbb 1` from a flat start at
+    the mean of ``y``; ``forward`` maps the estimate to the data's shape and
+    ``adjoint`` back. For a single convolution use :func:`richardson_lucy`,
+    which also handles the boundary.
+    """
+    data = y.clamp(min=0)
+    sensitivity = adjoint(torch.ones_like(data)).clamp(min=_SENSITIVITY_FLOOR)
+    estimate = torch.ones_like(sensitivity) * data.mean(dim=(-2, -1), keepdim=True)
+    for _ in range(num_iter):
+        blurred = forward(estimate)
+        ratio = torch.where(blurred > filter_epsilon, data / blurred.clamp(min=filter_epsilon), torch.zeros_like(data))
+        estimate = estimate * adjoint(ratio) / sensitivity
+    return estimate
 
 
 def regularized_inverse(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from bench.api import BaseMethod, LearnedMethod, Result
 from bench.methods._deepblur import build_conditioned, train_conditioned
+from bench.solvers import NOISE_FLOOR, noise_std, richardson_lucy_operator
 from bench.training import load_checkpoint
 
 POSTER_REFERENCE = (
@@ -44,7 +46,17 @@ class Method(LearnedMethod):
     theta_max : float or None
         Amplitude bound of the aberrations in waves when known; None: marginalised likewise.
     solver : str
-        Name of the non-blind method that restores the image with the estimated PSF.
+        Name of the non-blind method that restores the image with the estimated PSF
+        when ``field="uniform"``.
+    field : {"uniform", "varying"}
+        ``uniform``: one PSF for the whole image, the mean of the grid. ``varying``:
+        the grid feeds a product-convolution operator
+        :math:`A x = \sum_k h_k \star (w_k \odot x)` (deepinv's ``SpaceVaryingBlur``,
+        :math:`w_k` the bilinear interpolation weights of the patch centres, a
+        partition of unity), inverted by Richardson-Lucy
+        (:func:`bench.solvers.richardson_lucy_operator`) with the iteration count
+        of ``richardson_lucy``'s noise rule. The returned PSF is the grid's mean
+        in both modes.
     patch, stride : int
         Size of the analysed windows (the training patch size) and their step.
     """
@@ -61,11 +73,15 @@ class Method(LearnedMethod):
         fc: float | None = None,
         theta_max: float | None = None,
         solver: str = "richardson_lucy_tv",
+        field: str = "uniform",
         patch: int = 96,
         stride: int = 48,
     ) -> None:
         if patch < 16 or stride < 1:
             raise ValueError(f"patch must be >= 16 and stride >= 1, got {patch} and {stride}")
+        if field not in ("uniform", "varying"):
+            raise ValueError(f"field must be 'uniform' or 'varying', got {field!r}")
+        self.field = field
         self.preset, self.fc, self.theta_max, self.patch, self.stride = preset, fc, theta_max, patch, stride
         self.solver_name = solver
         self.solver: BaseMethod | None = None
@@ -115,8 +131,57 @@ class Method(LearnedMethod):
         return psfs.view(batch, count, *psfs.shape[-2:])
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        psf_hat = self.psf_grid(y).mean(dim=1, keepdim=True)
+        grid = self.psf_grid(y)
+        psf_hat = grid.mean(dim=1, keepdim=True)
         psf_hat = psf_hat / psf_hat.sum(dim=(-2, -1), keepdim=True)
-        restored = self.solver.run(y, psf_hat)
         conditioning = "given" if self.fc is not None and self.theta_max is not None else "marginalised"
-        return Result(x_hat=restored.x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, **restored.info})
+        if self.field == "uniform":
+            restored = self.solver.run(y, psf_hat)
+            return Result(x_hat=restored.x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, **restored.info})
+        from bench.methods.richardson_lucy import Method as RichardsonLucy
+
+        rule = RichardsonLucy()
+        sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
+        size = min(self.patch, *y.shape[-2:])
+        x_hat = torch.cat([
+            richardson_lucy_operator(
+                y[[b]], *product_convolution(grid[[b]], tuple(y.shape[-2:]), size, self.stride),
+                num_iter=rule.iteration_count(s),
+            )
+            for b, s in enumerate(sigma)
+        ])  # fmt: skip
+        return Result(x_hat=x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, "field": "varying"})
+
+
+def product_convolution(
+    grid: torch.Tensor, shape: tuple[int, int], patch: int, stride: int
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]:
+    """Forward and adjoint of the space-varying blur interpolating a PSF grid.
+
+    ``grid`` (1, n, k, k) holds the PSFs at the centres of the ``patch`` windows
+    that :func:`torch.nn.functional.unfold` visits with step ``stride`` on an
+    image of ``shape`` (row-major). Between centres the blur is interpolated
+    bilinearly (deepinv's ``SpaceVaryingBlur`` with multipliers applied first,
+    reflect boundary).
+    """
+    from deepinv.physics.blur import SpaceVaryingBlur
+
+    height, width = shape
+    rows = np.arange((height - patch) // stride + 1) * stride + (patch - 1) / 2
+    cols = np.arange((width - patch) // stride + 1) * stride + (patch - 1) / 2
+    if len(rows) * len(cols) != grid.shape[1]:
+        raise ValueError(f"a grid of {grid.shape[1]} PSFs does not match {len(rows)} x {len(cols)} windows")
+    weights_y, weights_x = _hat_weights(rows, height), _hat_weights(cols, width)
+    multipliers = (weights_y[:, None, :, None] * weights_x[None, :, None, :]).reshape(-1, height, width)
+    physics = SpaceVaryingBlur(
+        filters=grid[:, None].to(torch.float32),
+        multipliers=torch.from_numpy(multipliers)[None, None].to(grid),
+        padding="reflect",
+    )
+    return physics.A, physics.A_adjoint
+
+
+def _hat_weights(centres: np.ndarray, length: int) -> np.ndarray:
+    """(n, length) linear interpolation weights of ``centres``: hats that sum to 1 everywhere."""
+    positions = np.arange(length)
+    return np.stack([np.interp(positions, centres, np.eye(len(centres))[i]) for i in range(len(centres))])

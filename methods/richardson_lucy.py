@@ -91,6 +91,10 @@ class Method(BaseMethod):
         self.max_iter = max_iter
         self.boundary = boundary
 
+    def iteration_count(self, sigma: float) -> int:
+        """``num_iter``, or the calibrated rule of the Notes for a noise level ``sigma``."""
+        return self.num_iter or min(self.max_iter, max(1, round(self.iter_scale * sigma**-self.iter_power)))
+
     def tv_weights(self, sigma: list[float]) -> list[float]:
         """TV weight per image: 0 for plain Richardson-Lucy."""
         return [0.0] * len(sigma)
@@ -100,9 +104,7 @@ class Method(BaseMethod):
             raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
         sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
         weights = self.tv_weights(sigma)
-        counts = [
-            self.num_iter or min(self.max_iter, max(1, round(self.iter_scale * s**-self.iter_power))) for s in sigma
-        ]
+        counts = [self.iteration_count(s) for s in sigma]
         x_hat = torch.cat([
             richardson_lucy(
                 y[[b]], psf[[b]] if psf.shape[0] > 1 else psf, num_iter=k, boundary=self.boundary,

@@ -176,3 +176,20 @@ def test_training_configurations_compose():
     assert gpu.identification.network.widths == [64, 128, 256, 512] and gpu.seed == 3 and gpu.degradations.psf_size == 31
     with pytest.raises(ValueError, match="no training configuration 'deepblur-tpu'; available: deepblur-cpu"):
         compose_training("deepblur", ["preset=tpu"])
+
+
+def test_product_convolution_of_a_constant_grid_is_a_convolution():
+    from bench.methods.psf_id_conditioned import product_convolution
+    from bench.physics import pad
+
+    torch.manual_seed(0)
+    psf = zernike_psfs(torch.full((1, 8), 0.05), torch.tensor([0.2]), size=9)
+    grid = psf[:, 0][:, None].expand(1, 9, 9, 9)  # 3 x 3 windows of 24 px, step 12, on 48 x 48
+    forward, adjoint = product_convolution(grid, (48, 48), 24, 12)
+    x = torch.rand(1, 1, 48, 48)
+    expected = torch.nn.functional.conv2d(pad(x, 4, "reflect"), psf.flip(-1, -2))
+    torch.testing.assert_close(forward(x), expected, atol=1e-5, rtol=0)
+    v = torch.rand(1, 1, 48, 48)  # the adjoint is the adjoint
+    torch.testing.assert_close((forward(x) * v).sum(), (x * adjoint(v)).sum(), atol=1e-3, rtol=1e-5)
+    with pytest.raises(ValueError, match="a grid of 9 PSFs does not match 2 x 2 windows"):
+        product_convolution(grid, (48, 48), 24, 24)
