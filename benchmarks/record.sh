@@ -28,8 +28,14 @@ for commit in "${commits[@]}"; do
     (cd "$tree" && ASV_PYTHONPATH="$tree" asv run --python=same --set-commit-hash "$sha" "${extra[@]}")
     mkdir -p .asv/results
     for machine in "$tree"/.asv/results/*/; do cp -r "$machine" .asv/results/; done
-    # the benchmark list of the newest suite wins: keep ours when we have one
-    [[ -e .asv/results/benchmarks.json ]] || cp "$tree/.asv/results/benchmarks.json" .asv/results/
+    # asv publish graphs only the benchmarks listed in benchmarks.json: add this commit's to ours
+    python - "$tree/.asv/results/benchmarks.json" .asv/results/benchmarks.json <<'PY'
+import json, pathlib, sys
+new, ours = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+merged = json.loads(ours.read_text()) if ours.exists() else {}
+merged.update(json.loads(new.read_text()))
+ours.write_text(json.dumps(merged, indent=4, sort_keys=True))
+PY
     git worktree remove --force "$tree"
     echo "recorded $sha"
 done
