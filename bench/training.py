@@ -339,7 +339,8 @@ def load_checkpoint(
             net.eval()
     except Exception as error:
         raise CheckpointError(
-            f"checkpoint {path} is corrupt or does not match its networks ({type(error).__name__}: {error}); "
+            f"checkpoint {path} is corrupt or does not match its networks "
+            f"({type(error).__name__}: {str(error).strip().splitlines()[0]}); "
             f"recreate it with `{recreate}`"
         ) from error
     return networks
