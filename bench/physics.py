@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 import scipy.fft
@@ -41,6 +41,7 @@ __all__ = [
     "estimate_noise_std",
     "pad",
     "psf_to_otf",
+    "select_noise_levels",
     "zernike_psf",
     "zernike_psfs",
 ]
@@ -155,6 +156,18 @@ class NoiseLevel:
             raise ValueError("alpha/beta belong to model 'deepblur'; use gain/sigma with 'poisson-gaussian'")
         if self.model == "deepblur" and (self.gain is not None or self.sigma):
             raise ValueError("gain/sigma belong to model 'poisson-gaussian'; use alpha/beta with 'deepblur'")
+
+
+def select_noise_levels(
+    names: str | Sequence[str], definitions: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, NoiseLevel]:
+    """The named noise levels a dataset generates, built from their definitions (config ``noise_levels``)."""
+    names = [names] if isinstance(names, str) else list(names)
+    definitions = dict(definitions or {})
+    unknown = [n for n in names if n not in definitions]
+    if unknown:
+        raise ValueError(f"unknown noise level(s) {unknown}; defined levels: {', '.join(definitions) or 'none'}")
+    return {n: NoiseLevel(**definitions[n]) for n in names}
 
 
 def degrade(blurred: np.ndarray, level: NoiseLevel, rng: np.random.Generator) -> np.ndarray:

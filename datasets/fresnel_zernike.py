@@ -10,7 +10,7 @@ import numpy as np
 
 from bench.api import BaseDataset, Case
 from bench.images import TRAIN_PHANTOM_SEED_OFFSET, image_names, load_image
-from bench.physics import NOLL_INDICES, NoiseLevel, blur_valid, degrade, zernike_psf
+from bench.physics import NOLL_INDICES, blur_valid, degrade, select_noise_levels, zernike_psf
 
 
 class Dataset(BaseDataset):
@@ -73,12 +73,7 @@ class Dataset(BaseDataset):
         self.theta_max = float(theta_max)
         self.images = list(image_names(images) if isinstance(images, str) else images)
         self.phantom_seed = TRAIN_PHANTOM_SEED_OFFSET + seed if images == "train" else seed
-        noise = [noise] if isinstance(noise, str) else list(noise)
-        levels = dict(noise_levels or {})
-        unknown = [n for n in noise if n not in levels]
-        if unknown:
-            raise ValueError(f"unknown noise level(s) {unknown}; defined levels: {', '.join(levels) or 'none'}")
-        self.noise_levels = {n: NoiseLevel(**levels[n]) for n in noise}
+        self.noise_levels = select_noise_levels(noise, noise_levels)
         if self.psf_size % 2 == 0:
             raise ValueError(f"psf_size must be odd, got {self.psf_size}")
         if not 0 < self.fc_range[0] <= self.fc_range[1] <= 0.25:

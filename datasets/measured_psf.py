@@ -14,7 +14,7 @@ from bench.datasets import biosr_wf_sim as biosr
 from bench.datasets import lattice_lightsheet as lls
 from bench.datasets._real import SHIPPED, as_case_psf, normalize_reference
 from bench.images import load_image
-from bench.physics import NoiseLevel, blur_valid, degrade
+from bench.physics import blur_valid, degrade, select_noise_levels
 
 #: Every image lives on the BioSR grid: its SIM references are real 62.6 nm images.
 PIXEL_UM = biosr.PIXEL_UM
@@ -78,12 +78,7 @@ class Dataset(BaseDataset):
             unknown = [g for g in given if g not in known]
             if unknown:
                 raise ValueError(f"unknown {kind}(s) {unknown}; available: {', '.join(known)}")
-        noise = [noise] if isinstance(noise, str) else list(noise)
-        levels = dict(noise_levels or {})
-        unknown = [n for n in noise if n not in levels]
-        if unknown:
-            raise ValueError(f"unknown noise level(s) {unknown}; defined levels: {', '.join(levels) or 'none'}")
-        self.noise_levels = {n: NoiseLevel(**levels[n]) for n in noise}
+        self.noise_levels = select_noise_levels(noise, noise_levels)
 
     @functools.cached_property
     def _cases(self) -> dict[str, tuple[str, str, str]]:

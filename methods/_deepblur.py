@@ -29,7 +29,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import bench  # noqa: F401  (torchvision fallback before deepinv)
 from bench.metrics import psf_snr, psnr
 from bench.physics import NOLL_INDICES, FFTConvolver, pad, psf_to_otf, zernike_psfs
 from bench.solvers import NOISE_FLOOR, noise_std

@@ -1,6 +1,5 @@
 """The learned blind pipeline: networks, training loop, checkpoints (tiny configurations, seconds)."""
 
-import numpy as np
 import pytest
 import torch
 
