@@ -192,3 +192,14 @@ def test_product_convolution_of_a_constant_grid_is_a_convolution():
     torch.testing.assert_close((forward(x) * v).sum(), (x * adjoint(v)).sum(), atol=1e-3, rtol=1e-5)
     with pytest.raises(ValueError, match="a grid of 9 PSFs does not match 2 x 2 windows"):
         product_convolution(grid, (48, 48), 24, 24)
+
+
+def test_overrides_may_follow_options(monkeypatch):
+    import bench.cli
+
+    seen = {}
+    monkeypatch.setattr(bench.cli, "_train", lambda args: seen.update(vars(args)) or 0)
+    assert bench.cli.main(["train", "deepblur", "--out", "x.pt", "seed=1", "preset=gpu"]) == 0
+    assert seen["overrides"] == ["seed=1", "preset=gpu"] and str(seen["out"]) == "x.pt"
+    with pytest.raises(SystemExit):
+        bench.cli.main(["train", "deepblur", "--out", "x.pt", "--bogus"])
