@@ -38,13 +38,6 @@ def test_no_builtin_plugin_failed_to_load():
     assert not load_registry().broken, load_registry().broken
 
 
-#: Methods known to lose on this case, and why; strict, so a fix shows up as a failure to remove the entry.
-KNOWN_LOSSES = {
-    "deepblur": "the cpu-preset identification (PSF-SNR 1.3 dB on fresnel-zernike) takes this mild 9x9 blur for a "
-    "strong one and the deblurring network over-sharpens (-8.5 dB); issue 3 tracks the stronger gpu preset",
-}
-
-
 @pytest.mark.parametrize("name", METHODS)
 def test_method_contract(name, case):
     y, psf, x = case
@@ -57,16 +50,7 @@ def test_method_contract(name, case):
         assert first.psf_hat.ndim == 4 and torch.isfinite(first.psf_hat).all()
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_LOSSES[name]))
-        if name in KNOWN_LOSSES
-        else name
-        for name in METHODS
-        if name != "identity"
-    ],
-)
+@pytest.mark.parametrize("name", [name for name in METHODS if name != "identity"])
 def test_method_gains_on_a_noiseless_input(name, case):
     y, psf, x = case
     restored = run(name, y, psf)
