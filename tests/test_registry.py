@@ -1,5 +1,9 @@
+import os
 import re
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +90,15 @@ def test_unknown_name_lists_available_ones():
         registry.method("nope")
     with pytest.raises(UnknownPluginError, match="fresnel-zernike.*smoke"):
         registry.dataset("nope")
+
+
+def test_plugin_folders_never_shadow_a_top_level_datasets_package(tmp_path):
+    """From the checkout's root, a regular `datasets` package (HuggingFace) still wins over datasets/."""
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "__init__.py").write_text("ORIGIN = 'third party'\n")
+    code = "import datasets, bench.datasets, bench.methods; print(datasets.ORIGIN)"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "third party"
+    assert not (root / "datasets" / "__init__.py").exists() and not (root / "methods" / "__init__.py").exists()
