@@ -248,16 +248,9 @@ def bootstrap_mean(
     one image); by default every value is its own unit.
     """
     values = np.asarray(values, dtype=float)
-    units = np.arange(len(values)) if units is None else np.asarray(units)
-    keep = np.isfinite(values)
-    if not keep.any():
-        return math.nan, math.nan, math.nan
-    kept_units = units[keep].astype(str)
-    sums, counts = _sums_on(values[keep], kept_units, sorted(set(kept_units)))
-    draws = _resamples(len(sums), n_boot, seed)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
-    return float(values[keep].mean()), *_interval(means, confidence)
+    units = (np.arange(len(values)) if units is None else np.asarray(units)).astype(str)
+    universe = sorted(set(units[np.isfinite(values)]))
+    return _bootstrap(values, units, universe, _resamples(len(universe), n_boot, seed), confidence)
 
 
 def summarize(cases: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
@@ -285,10 +278,12 @@ def summarize(cases: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.
                     "blind": _is_true(method_cases["blind"]) if "blind" in method_cases else False,
                     "n": len(ok), "n_failed": len(method_cases) - len(ok),
                 }  # fmt: skip
+                units = ok["image"].astype(str).to_numpy()
                 for metric in metrics:
-                    row.update(_mean_with_interval(ok, metric, images, draws, confidence))
+                    mean, low, high = _bootstrap(ok[metric].to_numpy(dtype=float), units, images, draws, confidence)
                     if len(images) < MIN_IMAGES:
-                        row[f"{metric}_ci_low"] = row[f"{metric}_ci_high"] = math.nan
+                        low = high = math.nan
+                    row.update({f"{metric}_mean": mean, f"{metric}_ci_low": low, f"{metric}_ci_high": high})
                 row["time_s_median"] = ok["time_s"].median() if "time_s" in ok else math.nan
                 row["peak_memory_mb_median"] = ok["peak_memory_mb"].median() if "peak_memory_mb" in ok else math.nan
                 row["device"] = ", ".join(sorted(set(ok["device"].dropna().astype(str)))) if "device" in ok else ""
@@ -305,16 +300,20 @@ def _is_true(flags: pd.Series) -> bool:
     return bool(flags.dropna().astype(str).str.lower().eq("true").any())
 
 
-def _mean_with_interval(ok: pd.DataFrame, metric: str, images: list[str], draws: np.ndarray, confidence: float) -> dict:
-    values = ok[metric].to_numpy(dtype=float)
+def _bootstrap(
+    values: np.ndarray, units: np.ndarray, universe: list[str], draws: np.ndarray, confidence: float
+) -> tuple[float, float, float]:
+    """Mean of the finite ``values`` and the interval of their means over ``draws`` of whole units.
+
+    ``draws`` index ``universe`` (:func:`_resamples`); a unit drawn without a value adds nothing.
+    """
     keep = np.isfinite(values)
-    names = [f"{metric}_mean", f"{metric}_ci_low", f"{metric}_ci_high"]
     if not keep.any():
-        return dict.fromkeys(names, math.nan)
-    sums, counts = _sums_on(values[keep], ok["image"].astype(str).to_numpy()[keep], images)
+        return math.nan, math.nan, math.nan
+    sums, counts = _sums_on(values[keep], units[keep], universe)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
-    return dict(zip(names, (float(values[keep].mean()), *_interval(means, confidence))))
+    return float(values[keep].mean()), *_interval(means, confidence)
 
 
 def _sums_on(values: np.ndarray, units: np.ndarray, universe: list[str]) -> tuple[np.ndarray, np.ndarray]:
