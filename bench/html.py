@@ -26,7 +26,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from bench.report import ALL_NOISE, LABELS, MIN_IMAGES, Run, format_ci, format_seconds, format_value, ranking_metric
+from bench.report import (
+    ALL_NOISE, LABELS, MIN_IMAGES, Run, format_ci, format_seconds, format_value, pooled_rows, ranked_rows, ranking_metric,
+)  # fmt: skip
 
 __all__ = ["render_page"]
 
@@ -112,12 +114,10 @@ def _variant_section(variant, rows, cases, pairs, runs, panels, colors) -> list[
 
 
 def _ranking_table(rows: pd.DataFrame, metric: str | None) -> str:
-    pooled = rows[rows["noise"] == ALL_NOISE] if (rows["noise"] == ALL_NOISE).any() else rows
+    pooled = ranked_rows(pooled_rows(rows), metric)
     noises = [n for n in dict.fromkeys(rows["noise"]) if n != ALL_NOISE]
     metrics = [m for m in _metrics(rows) if pooled[f"{m}_mean"].notna().any()]
     per_noise = metric if metric and len(noises) > 1 else None
-    if metric:
-        pooled = pooled.sort_values([f"{metric}_mean", "method"], ascending=[False, True], na_position="last")
     head = ["#", "method", "blind", *[LABELS.get(m, m) for m in metrics]]
     head += [f"{LABELS.get(per_noise, per_noise).split()[0]} {n}" for n in noises] if per_noise else []
     head += ["median time / image", "peak memory MB", "n", "failed"]
@@ -234,7 +234,7 @@ def _noise_figure(rows: pd.DataFrame, colors: dict) -> str:
 def _theta_figure(rows: pd.DataFrame, colors: dict) -> str:
     import matplotlib.pyplot as plt
 
-    pooled = rows[rows["noise"] == ALL_NOISE] if (rows["noise"] == ALL_NOISE).any() else rows
+    pooled = pooled_rows(rows)
     metrics = [m for m in ("psnr", "psf_snr") if f"{m}_mean" in pooled and pooled[f"{m}_mean"].notna().any()]
     if not metrics:
         return ""
@@ -250,7 +250,7 @@ def _theta_figure(rows: pd.DataFrame, colors: dict) -> str:
 def _time_quality_figure(rows: pd.DataFrame, metric: str | None, colors: dict) -> str:
     import matplotlib.pyplot as plt
 
-    pooled = rows[rows["noise"] == ALL_NOISE] if (rows["noise"] == ALL_NOISE).any() else rows
+    pooled = pooled_rows(rows)
     pooled = pooled[pooled["time_s_median"].gt(0) & pooled[f"{metric}_mean"].notna()] if metric else pooled.iloc[:0]
     if pooled.empty:
         return ""

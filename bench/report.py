@@ -394,7 +394,7 @@ def markdown_report(summary: pd.DataFrame, significance: pd.DataFrame, cases: pd
     lines = ["# Leaderboard", "", _provenance(cases), ""]
     for variant, rows in summary.groupby("variant", sort=False):
         metric = ranking_metric(cases[cases["variant"] == variant])
-        pooled = _pooled(rows)
+        pooled = pooled_rows(rows)
         noises = [n for n in dict.fromkeys(rows["noise"]) if n != ALL_NOISE]
         present = [m for m in METRICS if f"{m}_mean" in rows and rows[f"{m}_mean"].notna().any()]
         shown = ([metric] if metric else []) + [m for m in present if m != metric][: 3 if metric else 4]
@@ -403,7 +403,7 @@ def markdown_report(summary: pd.DataFrame, significance: pd.DataFrame, cases: pd
         order = f"Ranked by mean {LABELS.get(metric, metric)} over every case." if metric else "No ranking score: by name."
         lines += [f"## {variant}", "", order, ""]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for rank, (_, row) in enumerate(_ranked(pooled, metric).iterrows(), start=1):
+        for rank, (_, row) in enumerate(ranked_rows(pooled, metric).iterrows(), start=1):
             cells = [str(rank), row["method"], "yes" if row["blind"] else "no"]
             cells += [format_interval(row, m) for m in shown]
             if len(noises) > 1 and metric == "psnr":
@@ -426,12 +426,13 @@ def markdown_report(summary: pd.DataFrame, significance: pd.DataFrame, cases: pd
     return "\n".join(lines)
 
 
-def _pooled(rows: pd.DataFrame) -> pd.DataFrame:
+def pooled_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows pooled over noise levels, or the only level's rows."""
     return rows[rows["noise"] == ALL_NOISE] if (rows["noise"] == ALL_NOISE).any() else rows
 
 
-def _ranked(pooled: pd.DataFrame, metric: str | None) -> pd.DataFrame:
+def ranked_rows(pooled: pd.DataFrame, metric: str | None) -> pd.DataFrame:
+    """Best mean ``metric`` first (ties and missing scores by name), or by name without a metric."""
     if metric is None or f"{metric}_mean" not in pooled:
         return pooled.sort_values("method")
     return pooled.sort_values([f"{metric}_mean", "method"], ascending=[False, True], na_position="last")
