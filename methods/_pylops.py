@@ -29,6 +29,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,16 +38,19 @@ import torch
 from pylops.optimization.sparsity import splitbregman
 from pylops.signalprocessing import Convolve2D
 
+from bench.api import BaseMethod, Result
 from bench.physics import estimate_noise_std
 
 __all__ = [
+    "PYLOPS_REFERENCES",
     "Haar2D",
+    "PyLopsMethod",
+    "WeightRule",
     "bregman_weights",
     "centre",
     "edge_field",
     "field_shape",
     "haar_details",
-    "noise_weight",
     "solve_batch",
     "split_bregman",
     "valid_blur",
@@ -55,10 +59,10 @@ __all__ = [
 
 #: Cited by every PyLops method: the boundary model and the library.
 PYLOPS_REFERENCES: tuple[str, ...] = (
-        "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
-        "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
-        "M. Ravasi and I. Vasconcelos, PyLops - A linear-operator Python library for scalable algebra "
-        "and optimization, SoftwareX 11:100361, 2020.",
+    "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
+    "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
+    "M. Ravasi and I. Vasconcelos, PyLops - A linear-operator Python library for scalable algebra "
+    "and optimization, SoftwareX 11:100361, 2020.",
 )
 
 
@@ -107,18 +111,47 @@ def valid_blur(psf: np.ndarray, shape: tuple[int, int], *, dtype: Any = np.float
     return crop @ conv
 
 
-def noise_weight(y: np.ndarray, *, scale: float, power: float, sigma_floor: float) -> tuple[float, float]:
-    r"""Regularisation weight from the data: :math:`\lambda = c\,\max(\hat\sigma, \sigma_0)^p`.
+@dataclass(frozen=True)
+class WeightRule:
+    r"""Regularisation weight from the data, :math:`\lambda = c\,\max(\hat\sigma, \sigma_0)^p`, or a fixed one.
 
     :math:`\hat\sigma` is :func:`bench.physics.estimate_noise_std` (wavelet MAD)
     and :math:`\sigma_0` keeps a little regularisation on noiseless data.
-
-    Returns
-    -------
-    (lam, sigma_hat) : tuple of float
     """
-    sigma = estimate_noise_std(y)
-    return scale * max(sigma, sigma_floor) ** power, sigma
+
+    lam: float | None
+    scale: float
+    power: float
+    sigma_floor: float
+
+    def __post_init__(self) -> None:
+        if self.lam is not None and self.lam <= 0:
+            raise ValueError(f"lam must be > 0 or None (derived from the data), got {self.lam}")
+        if self.scale <= 0 or self.sigma_floor <= 0:
+            raise ValueError(f"lam_scale and sigma_floor must be > 0, got {self.scale}, {self.sigma_floor}")
+
+    def __call__(self, y: np.ndarray) -> tuple[float, float]:
+        """(lam, sigma_hat) for one image."""
+        sigma = estimate_noise_std(y)
+        lam = self.lam if self.lam is not None else self.scale * max(sigma, self.sigma_floor) ** self.power
+        return lam, sigma
+
+
+class PyLopsMethod(BaseMethod):
+    """Base of the ``pylops_*`` plugins: non-blind, solved image by image in numpy by ``_solve``."""
+
+    blind = False
+    requires = ("pylops",)
+
+    def _solve(self, y: np.ndarray, psf: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        """Restore one (H, W) image with its (k, l) PSF; returns the image and scalars for ``info``."""
+        raise NotImplementedError
+
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        if psf is None:
+            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
+        x_hat, info = solve_batch(y, psf, self._solve)
+        return Result(x_hat=x_hat, psf_hat=None, info=info)
 
 
 class Haar2D(pylops.LinearOperator):
@@ -205,27 +238,27 @@ def bregman_weights(lams: list[float], rhos: list[float]) -> tuple[float, list[f
 def split_bregman(
     y: np.ndarray,
     psf: np.ndarray,
-    regs: Callable[[tuple[int, int]], list[pylops.LinearOperator]],
-    lams: list[float],
+    penalties: Callable[[tuple[int, int]], tuple[list[pylops.LinearOperator], list[float], list[float]]],
     *,
-    rhos: list[float],
     niter_outer: int,
     niter_inner: int,
     niter_lsqr: int,
 ) -> tuple[np.ndarray, int]:
     r"""Minimise :math:`\tfrac12\|y - A u\|^2 + \sum_i \lambda_i \|R_i u\|_1` by split Bregman, in float32.
 
-    ``regs(field_shape)`` builds the :math:`R_i`; the field starts from the
-    edge-padded data. Returns the central part of :math:`u` and the outer
-    iterations run.
+    ``penalties(field_shape)`` gives the :math:`R_i`, their weights
+    :math:`\lambda_i` and augmented-Lagrangian penalties :math:`\rho_i`; the
+    field starts from the edge-padded data. Returns the central part of
+    :math:`u` and the outer iterations run.
     """
     y, psf = y.astype(np.float32), psf.astype(np.float32)
     op = valid_blur(psf, y.shape, dtype=np.float32)
+    regs, lams, rhos = penalties(op.dims)
     mu, eps, scales = bregman_weights(lams, rhos)
     u, iterations, _ = splitbregman(
         op,
         y.ravel(),
-        [scale * reg if scale != 1 else reg for scale, reg in zip(scales, regs(op.dims), strict=True)],
+        [scale * reg if scale != 1 else reg for scale, reg in zip(scales, regs, strict=True)],
         x0=edge_field(y, psf.shape).ravel(),
         niter_outer=niter_outer,
         niter_inner=niter_inner,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from pylops.optimization.sparsity import fista
 
-from bench.api import BaseMethod, Result
-from bench.methods._pylops import Haar2D, PYLOPS_REFERENCES, centre, edge_field, noise_weight, solve_batch, valid_blur
+from bench.methods._pylops import PYLOPS_REFERENCES, Haar2D, PyLopsMethod, WeightRule, centre, edge_field, valid_blur
 
 
-class Method(BaseMethod):
+class Method(PyLopsMethod):
     r"""L1-Haar deconvolution: sparse wavelet synthesis of the extended field, by FISTA.
 
     Parameters
@@ -73,8 +71,6 @@ class Method(BaseMethod):
     """
 
     name = "pylops_l1_haar"
-    blind = False
-    learned = False
     references = (
         "A. Beck and M. Teboulle, A fast iterative shrinkage-thresholding algorithm for linear inverse "
         "problems, SIAM Journal on Imaging Sciences 2(1):183-202, 2009.",
@@ -82,7 +78,6 @@ class Method(BaseMethod):
         "IEEE Transactions on Image Processing 12(8):906-916, 2003.",
         *PYLOPS_REFERENCES,
     )
-    requires = ("pylops",)
     test_params = {"niter": 10, "level": 3}
 
     def __init__(
@@ -95,18 +90,13 @@ class Method(BaseMethod):
         level: int = 5,
         niter: int = 100,
     ) -> None:
-        if lam is not None and lam <= 0:
-            raise ValueError(f"lam must be > 0 or None (derived from the data), got {lam}")
-        if lam_scale <= 0 or sigma_floor <= 0:
-            raise ValueError(f"lam_scale and sigma_floor must be > 0, got {lam_scale}, {sigma_floor}")
+        self.weight = WeightRule(lam, lam_scale, lam_power, sigma_floor)
         if level < 1 or niter < 1:
             raise ValueError(f"level and niter must be >= 1, got {level}, {niter}")
-        self.lam, self.lam_scale, self.lam_power, self.sigma_floor = lam, lam_scale, lam_power, sigma_floor
         self.level, self.niter = level, niter
 
     def _solve(self, y: np.ndarray, psf: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        lam, sigma = noise_weight(y, scale=self.lam_scale, power=self.lam_power, sigma_floor=self.sigma_floor)
-        lam = self.lam if self.lam is not None else lam
+        lam, sigma = self.weight(y)
         y, psf = y.astype(np.float32), psf.astype(np.float32)
         blur = valid_blur(psf, y.shape, dtype=np.float32)
         haar = Haar2D(blur.dims, level=self.level, dtype=np.float32)
@@ -114,9 +104,3 @@ class Method(BaseMethod):
         c, iterations, _ = fista(blur @ haar.H, y.ravel(), x0=c0, niter=self.niter, eps=2 * lam, alpha=1.0, tol=0)
         u = (haar.H @ c).reshape(blur.dims)
         return centre(u, psf.shape), {"lam": lam, "sigma_hat": sigma, "iterations": iterations}
-
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        x_hat, info = solve_batch(y, psf, self._solve)
-        return Result(x_hat=x_hat, psf_hat=None, info=info)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from pylops.optimization.basic import cgls
 
-from bench.api import BaseMethod, Result
-from bench.methods._pylops import PYLOPS_REFERENCES, centre, edge_field, solve_batch, valid_blur
+from bench.methods._pylops import PYLOPS_REFERENCES, PyLopsMethod, centre, edge_field, valid_blur
 from bench.physics import estimate_noise_std
 
 
-class Method(BaseMethod):
+class Method(PyLopsMethod):
     r"""Least-squares deconvolution by CGLS, stopped by the discrepancy principle.
 
     Conjugate gradients on the normal equations of the valid blur of the
@@ -68,14 +66,11 @@ class Method(BaseMethod):
     """
 
     name = "pylops_least_squares"
-    blind = False
-    learned = False
     references = (
         "M. Hanke, Conjugate Gradient Type Methods for Ill-Posed Problems, Pitman Research Notes in "
         "Mathematics 327, Longman, 1995.",
         *PYLOPS_REFERENCES,
     )
-    requires = ("pylops",)
     test_params = {"niter": 20}
 
     def __init__(self, *, niter: int = 300, tau: float = 1.4) -> None:
@@ -98,9 +93,3 @@ class Method(BaseMethod):
         rtol1 = bound / max(float(np.linalg.norm(y)), 1e-30)
         u, _, iterations, _, _, _ = cgls(op, y.ravel(), x0=u0, niter=self.niter, tol=0.0, rtol1=rtol1)
         return centre(u.reshape(op.dims), psf.shape), {"iterations": iterations, "sigma_hat": sigma}
-
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        x_hat, info = solve_batch(y, psf, self._solve)
-        return Result(x_hat=x_hat, psf_hat=None, info=info)

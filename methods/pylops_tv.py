@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pylops
-import torch
 
-from bench.api import BaseMethod, Result
-from bench.methods._pylops import PYLOPS_REFERENCES, noise_weight, solve_batch, split_bregman
+from bench.methods._pylops import PYLOPS_REFERENCES, PyLopsMethod, WeightRule, split_bregman
 
 
-class Method(BaseMethod):
+class Method(PyLopsMethod):
     r"""Total-variation deconvolution of the extended field by split Bregman.
 
     Parameters
@@ -66,8 +64,6 @@ class Method(BaseMethod):
     """
 
     name = "pylops_tv"
-    blind = False
-    learned = False
     references = (
         "L. I. Rudin, S. Osher and E. Fatemi, Nonlinear total variation based noise removal algorithms, "
         "Physica D 60(1-4):259-268, 1992.",
@@ -75,7 +71,6 @@ class Method(BaseMethod):
         "Imaging Sciences 2(2):323-343, 2009.",
         *PYLOPS_REFERENCES,
     )
-    requires = ("pylops",)
     test_params = {"niter_outer": 5}
 
     def __init__(
@@ -90,32 +85,27 @@ class Method(BaseMethod):
         niter_inner: int = 1,
         niter_lsqr: int = 5,
     ) -> None:
-        if lam is not None and lam <= 0:
-            raise ValueError(f"lam must be > 0 or None (derived from the data), got {lam}")
-        if lam_scale <= 0 or sigma_floor <= 0 or rho <= 0:
-            raise ValueError(f"lam_scale, sigma_floor and rho must be > 0, got {lam_scale}, {sigma_floor}, {rho}")
+        self.weight = WeightRule(lam, lam_scale, lam_power, sigma_floor)
+        if rho <= 0:
+            raise ValueError(f"rho must be > 0, got {rho}")
         if min(niter_outer, niter_inner, niter_lsqr) < 1:
             raise ValueError(f"iteration counts must be >= 1, got {niter_outer}, {niter_inner}, {niter_lsqr}")
-        self.lam, self.lam_scale, self.lam_power, self.sigma_floor = lam, lam_scale, lam_power, sigma_floor
         self.rho, self.niter_outer, self.niter_inner, self.niter_lsqr = rho, niter_outer, niter_inner, niter_lsqr
 
+    def penalties(
+        self, dims: tuple[int, int], lam: float
+    ) -> tuple[list[pylops.LinearOperator], list[float], list[float]]:
+        """The L1-penalised operators of the field, their weights and their augmented-Lagrangian penalties."""
+        return [pylops.Gradient(dims, kind="forward", dtype=np.float32)], [lam], [self.rho]
+
     def _solve(self, y: np.ndarray, psf: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        lam, sigma = noise_weight(y, scale=self.lam_scale, power=self.lam_power, sigma_floor=self.sigma_floor)
-        lam = self.lam if self.lam is not None else lam
+        lam, sigma = self.weight(y)
         x, iterations = split_bregman(
             y,
             psf,
-            lambda dims: [pylops.Gradient(dims, kind="forward", dtype=np.float32)],
-            [lam],
-            rhos=[self.rho],
+            lambda dims: self.penalties(dims, lam),
             niter_outer=self.niter_outer,
             niter_inner=self.niter_inner,
             niter_lsqr=self.niter_lsqr,
         )
         return x, {"lam": lam, "sigma_hat": sigma, "iterations": iterations}
-
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        x_hat, info = solve_batch(y, psf, self._solve)
-        return Result(x_hat=x_hat, psf_hat=None, info=info)

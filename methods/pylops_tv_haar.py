@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pylops
-import torch
 
-from bench.api import BaseMethod, Result
-from bench.methods._pylops import PYLOPS_REFERENCES, haar_details, noise_weight, solve_batch, split_bregman
+from bench.methods._pylops import haar_details
+from bench.methods.pylops_tv import Method as TotalVariation
 
 
-class Method(BaseMethod):
+class Method(TotalVariation):
     r"""TV + Haar L1 deconvolution of the extended field by split Bregman.
 
     Parameters
@@ -71,16 +70,6 @@ class Method(BaseMethod):
     """
 
     name = "pylops_tv_haar"
-    blind = False
-    learned = False
-    references = (
-        "L. I. Rudin, S. Osher and E. Fatemi, Nonlinear total variation based noise removal algorithms, "
-        "Physica D 60(1-4):259-268, 1992.",
-        "T. Goldstein and S. Osher, The split Bregman method for L1-regularized problems, SIAM Journal on "
-        "Imaging Sciences 2(2):323-343, 2009.",
-        *PYLOPS_REFERENCES,
-    )
-    requires = ("pylops",)
     test_params = {"niter_outer": 5, "level": 3}
 
     def __init__(
@@ -98,40 +87,20 @@ class Method(BaseMethod):
         niter_inner: int = 1,
         niter_lsqr: int = 5,
     ) -> None:
-        if lam is not None and lam <= 0:
-            raise ValueError(f"lam must be > 0 or None (derived from the data), got {lam}")
-        if min(lam_scale, sigma_floor, haar_ratio, rho, rho_haar) <= 0:
-            raise ValueError(
-                "lam_scale, sigma_floor, haar_ratio, rho and rho_haar must be > 0, "
-                f"got {lam_scale}, {sigma_floor}, {haar_ratio}, {rho}, {rho_haar}"
-            )
-        if min(level, niter_outer, niter_inner, niter_lsqr) < 1:
-            counts = (level, niter_outer, niter_inner, niter_lsqr)
-            raise ValueError(f"level and iteration counts must be >= 1, got {counts}")
-        self.lam, self.lam_scale, self.lam_power, self.sigma_floor = lam, lam_scale, lam_power, sigma_floor
-        self.haar_ratio, self.level, self.rho, self.rho_haar = haar_ratio, level, rho, rho_haar
-        self.niter_outer, self.niter_inner, self.niter_lsqr = niter_outer, niter_inner, niter_lsqr
+        super().__init__(
+            lam=lam, lam_scale=lam_scale, lam_power=lam_power, sigma_floor=sigma_floor, rho=rho,
+            niter_outer=niter_outer, niter_inner=niter_inner, niter_lsqr=niter_lsqr,
+        )  # fmt: skip
+        if min(haar_ratio, rho_haar) <= 0:
+            raise ValueError(f"haar_ratio and rho_haar must be > 0, got {haar_ratio}, {rho_haar}")
+        if level < 1:
+            raise ValueError(f"level must be >= 1, got {level}")
+        self.haar_ratio, self.level, self.rho_haar = haar_ratio, level, rho_haar
 
-    def _solve(self, y: np.ndarray, psf: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        lam, sigma = noise_weight(y, scale=self.lam_scale, power=self.lam_power, sigma_floor=self.sigma_floor)
-        lam = self.lam if self.lam is not None else lam
-        x, iterations = split_bregman(
-            y,
-            psf,
-            lambda dims: [
-                pylops.Gradient(dims, kind="forward", dtype=np.float32),
-                haar_details(dims, level=self.level, dtype=np.float32),
-            ],
-            [lam, self.haar_ratio * lam],
-            rhos=[self.rho, self.rho_haar],
-            niter_outer=self.niter_outer,
-            niter_inner=self.niter_inner,
-            niter_lsqr=self.niter_lsqr,
-        )
-        return x, {"lam": lam, "sigma_hat": sigma, "iterations": iterations}
-
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        x_hat, info = solve_batch(y, psf, self._solve)
-        return Result(x_hat=x_hat, psf_hat=None, info=info)
+    def penalties(
+        self, dims: tuple[int, int], lam: float
+    ) -> tuple[list[pylops.LinearOperator], list[float], list[float]]:
+        """TV's penalty plus the Haar details weighted by ``haar_ratio``."""
+        operators, weights, rhos = super().penalties(dims, lam)
+        haar = haar_details(dims, level=self.level, dtype=np.float32)
+        return [*operators, haar], [*weights, self.haar_ratio * lam], [*rhos, self.rho_haar]
