@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from bench.report import format_seconds
+
 __all__ = [
     "RepeatedTiming", "ScalingFit", "Timing", "TIMING_COLUMNS", "device_name", "environment",
     "fit_scaling", "library_versions", "repeat_timed", "run_timing", "timed",
@@ -345,16 +347,10 @@ def timing_markdown(table: pd.DataFrame, fits: pd.DataFrame, env: dict[str, Any]
             if match.empty:
                 cells.append("")
             elif match.iloc[0].status == "ok":
-                cells.append(f"{_seconds(match.iloc[0].median_s)} ({match.iloc[0].spread_pct:.0f}%)")
+                cells.append(f"{format_seconds(match.iloc[0].median_s)} ({match.iloc[0].spread_pct:.0f}%)")
             else:
                 cells.append(match.iloc[0].status)
         fit = fits[fits.method == method]
-        cells += [f"{fit.iloc[0].exponent:.2f}", _seconds(fit.iloc[0].seconds_per_megapixel)] if len(fit) else ["", ""]
+        cells += [f"{fit.iloc[0].exponent:.2f}", format_seconds(fit.iloc[0].seconds_per_megapixel)] if len(fit) else ["", ""]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def _seconds(value: float) -> str:
-    if value < 1e-3:
-        return f"{value * 1e6:.0f} µs"
-    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
