@@ -115,8 +115,13 @@ def valid_blur(psf: np.ndarray, shape: tuple[int, int], *, dtype: Any = np.float
 class WeightRule:
     r"""Regularisation weight from the data, :math:`\lambda = c\,\max(\hat\sigma, \sigma_0)^p`, or a fixed one.
 
-    :math:`\hat\sigma` is :func:`bench.physics.estimate_noise_std` (wavelet MAD)
-    and :math:`\sigma_0` keeps a little regularisation on noiseless data.
+    :math:`\hat\sigma` is :func:`bench.physics.estimate_noise_std` (wavelet MAD),
+    so the methods are never told the noise; :math:`\lambda` is in intensity
+    units (data in [0, 1]). :math:`\sigma_0 > 0` (``sigma_floor``) is the least
+    noise assumed: every fit preferred the smallest value tried (1e-4 to 1e-2),
+    noiseless data doing best almost unregularised within the iteration budget.
+    ``lam`` fixes :math:`\lambda` instead; ``scale`` :math:`c > 0` and ``power``
+    :math:`p` are each plugin's fitted rule.
     """
 
     lam: float | None

@@ -13,16 +13,10 @@ class Method(PyLopsMethod):
 
     Parameters
     ----------
-    lam : float or None
-        Fixed weight :math:`\lambda` (intensity units, data in [0, 1]); None
-        derives it from the data by :math:`\lambda = c \max(\hat\sigma,
-        \sigma_0)^p`.
-    lam_scale, lam_power : float
-        :math:`c > 0` and :math:`p` of that rule.
-    sigma_floor : float
-        :math:`\sigma_0 > 0`, the least noise assumed. The fit preferred the
-        smallest value tried (1e-4 to 1e-2): noiseless data do best almost
-        unregularised within the iteration budget.
+    lam, lam_scale, lam_power, sigma_floor : float
+        The weight :math:`\lambda`: fixed (``lam``), or by default
+        :math:`c \max(\hat\sigma, \sigma_0)^p` from the data
+        (:class:`bench.methods._pylops.WeightRule`).
     level : int, >= 1
         Decomposition levels of the Haar transform. Deep transforms leave
         few, large approximation coefficients, which the uniform threshold

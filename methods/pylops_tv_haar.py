@@ -14,39 +14,28 @@ class Method(TotalVariation):
 
     Parameters
     ----------
-    lam : float or None
-        Fixed TV weight :math:`\lambda` (intensity units, data in [0, 1]);
-        None derives it from the data by :math:`\lambda = c \max(\hat\sigma,
-        \sigma_0)^p`.
-    lam_scale, lam_power : float
-        :math:`c > 0` and :math:`p` of that rule.
-    sigma_floor : float
-        :math:`\sigma_0 > 0`, the least noise assumed. The fit preferred the
-        smallest value tried (1e-4 to 1e-2): noiseless data do best almost
-        unregularised within the iteration budget.
+    lam, lam_scale, lam_power, sigma_floor, rho, niter_outer, niter_inner, niter_lsqr
+        As in ``pylops_tv``; ``lam`` and ``rho`` belong to the TV term.
     haar_ratio : float, > 0
         :math:`\beta`, the Haar weight relative to the TV weight (0.25 and 1
         tied on training images; 2 was worse).
     level : int, >= 1
         Decomposition levels of the Haar transform (5, as ``pylops_l1_haar``).
-    rho, rho_haar : float, > 0
-        Augmented-Lagrangian penalties of the TV and Haar terms, relative to
-        the data term (:math:`\|A\| \le 1`).
-    niter_outer, niter_inner, niter_lsqr : int, >= 1
-        Bregman updates, shrinkages per update, LSQR iterations per shrinkage.
+    rho_haar : float, > 0
+        Augmented-Lagrangian penalty of the Haar term, relative to the data term.
 
     Notes
     -----
     Minimises, over the field :math:`u` of size :math:`(H + k - 1) \times
     (W + k - 1)` whose valid blur is the data (see ``bench.methods._pylops``;
-    no boundary condition is assumed [1]_),
+    no boundary condition is assumed),
 
     .. math::
         \tfrac12 \|y - A u\|_2^2 + \lambda \left(\|D_x u\|_1 + \|D_y u\|_1\right)
         + \beta \lambda \|W u\|_1,
 
     with forward differences :math:`D_x, D_y` (anisotropic TV, as PyLops'
-    split Bregman [2]_ shrinks entry by entry) and :math:`W` the Haar detail
+    split Bregman shrinks entry by entry) and :math:`W` the Haar detail
     coefficients (``bench.methods._pylops.haar_details``; penalising the
     approximation too would pull the mean towards 0, since PyLops starts the
     split variables at 0). The slides of seed 003 found this combination
@@ -57,16 +46,7 @@ class Method(TotalVariation):
     convergence it is not better than TV either. A larger Haar penalty
     ``rho_haar`` cost up to 3 dB on noiseless data within the 20 x 5 LSQR
     budget (about 0.6 s per 256 x 256 image with a 31 x 31 PSF on one core).
-
-    References
-    ----------
-    .. [1] M. Bertero and P. Boccacci, "A simple method for the reduction of
-       boundary effects in the Richardson-Lucy approach to image
-       deconvolution", Astronomy & Astrophysics, 437(1), 369-374, 2005.
-    .. [2] T. Goldstein and S. Osher, "The split Bregman method for
-       L1-regularized problems", SIAM J. Imaging Sciences, 2(2), 323-343, 2009.
-    .. [3] L. I. Rudin, S. Osher and E. Fatemi, "Nonlinear total variation
-       based noise removal algorithms", Physica D, 60(1-4), 259-268, 1992.
+    The references are those of ``pylops_tv``.
     """
 
     name = "pylops_tv_haar"
