@@ -34,11 +34,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from bench.api import Case
 from bench.report import format_seconds
 
 __all__ = [
     "RepeatedTiming", "ScalingFit", "Timing", "TIMING_COLUMNS", "device_name", "environment",
-    "fit_scaling", "library_versions", "repeat_timed", "run_timing", "timed",
+    "fit_scaling", "library_versions", "repeat_timed", "run_timing", "timed", "timing_case",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -237,6 +238,17 @@ def fit_scaling(pixels: Sequence[float], seconds: Sequence[float]) -> ScalingFit
     )
 
 
+def timing_case(size: int, image: str = "camera", noise: str = "medium", overrides: Sequence[str] = ()) -> Case:
+    """The ``fresnel-zernike`` case that times methods at ``size``²: ``image`` at ``noise``, cached like any case."""
+    from bench.cases import CaseStore, default_cache_dir
+    from bench.config import compose, make_dataset
+    from bench.registry import load_registry
+
+    cfg = compose([*overrides, f"dataset.size={size}", f"dataset.images=[{image}]", f"noise={noise}"])
+    data, params = make_dataset(cfg, load_registry())
+    return CaseStore(data, params, Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()).load()[0]
+
+
 def run_timing(
     methods: str = "all",
     sizes: Sequence[int] = (256, 512, 1024),
@@ -262,8 +274,7 @@ def run_timing(
     Returns the timing table (:data:`TIMING_COLUMNS`), the per-method fit of
     time against pixel count, and the environment.
     """
-    from bench.cases import CaseStore, default_cache_dir
-    from bench.config import compose, make_dataset, make_method, split_overrides
+    from bench.config import make_method, split_overrides
     from bench.registry import load_registry
     from bench.runner import call_method, resolve_methods
 
@@ -277,12 +288,7 @@ def run_timing(
     names = resolve_methods(methods, registry)
     hydra_overrides, method_overrides = split_overrides(overrides, list(registry.methods))
     env = environment(torch_device)
-    cases = {}
-    for size in sizes:
-        cfg = compose([*hydra_overrides, f"dataset.size={size}", f"dataset.images=[{image}]", f"noise={noise}"])
-        data, params = make_dataset(cfg, registry)
-        store = CaseStore(data, params, Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir())
-        cases[size] = store.load()[0]
+    cases = {size: timing_case(size, image, noise, hydra_overrides) for size in sizes}
 
     rows = []
     for name in names:

@@ -18,15 +18,14 @@ timing --max-call-seconds`` gives the full table.
 
 import math
 import tempfile
-import time
 
 import torch
 
 import bench  # noqa: F401  (torchvision fallback before deepinv is imported)
-from bench.cases import CaseStore, default_cache_dir
-from bench.config import compose, make_dataset, make_method
+from bench.config import make_method
 from bench.registry import load_registry
 from bench.runner import call_method, run_benchmark
+from bench.timing import repeat_timed, timing_case
 
 METHODS = sorted(load_registry().methods)
 SIZES = [128, 256, 512]
@@ -40,10 +39,8 @@ QUALITY_OVERRIDES = ["dataset.size=128", "dataset.images=[camera,moon,phantom-be
 QUALITY_CASES = 6
 
 
-def _case(size, image="camera", noise="medium"):
-    cfg = compose([f"dataset.size={size}", f"dataset.images=[{image}]", f"noise={noise}", "dataset.seed=0"])
-    data, params = make_dataset(cfg, load_registry())
-    return CaseStore(data, params, default_cache_dir()).load()[0]
+def _case(size):
+    return timing_case(size, overrides=["dataset.seed=0"])
 
 
 def _available_devices():
@@ -71,12 +68,7 @@ def _calibrate():
                 method = _ready_method(name, device)
                 if method is None:
                     continue
-                call_method(method, case, device)
-                begin = time.perf_counter()
-                call_method(method, case, device)
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                seconds[device.type][name] = time.perf_counter() - begin
+                seconds[device.type][name] = repeat_timed(lambda: call_method(method, case, device), device, repeats=1).median
             except Exception:  # a failing method is skipped, the others still run
                 continue
     return seconds
