@@ -49,18 +49,7 @@ class Method(BaseMethod):
     the MAD estimate is below the root mean square of Poisson noise on
     images with dark regions, so it stopped far too late there.
 
-    References
-    ----------
-    .. [1] W. H. Richardson, "Bayesian-based iterative method of image
-       restoration", Journal of the Optical Society of America, vol. 62,
-       no. 1, pp. 55-59, 1972.
-    .. [2] L. B. Lucy, "An iterative technique for the rectification of
-       observed distributions", The Astronomical Journal, vol. 79, no. 6,
-       pp. 745-754, 1974.
-    .. [3] M. Bertero and P. Boccacci, "A simple method for the reduction of
-       boundary effects in the Richardson-Lucy approach to image
-       deconvolution", Astronomy & Astrophysics, vol. 437, no. 1,
-       pp. 369-374, 2005.
+    References: ``references`` below, and :func:`bench.solvers.richardson_lucy`.
     """
 
     name = "richardson_lucy"
