@@ -6,6 +6,8 @@ r"""Helpers shared by the real-data dataset plugins (not a plugin itself).
   the benchmark's [0, 1] scale and record how, so counts can be recovered.
 - :func:`resample_psf` puts a measured PSF on another pixel size;
   :func:`optics_psf` builds the diffraction-limited PSF of stated optics.
+- :class:`ShippedPlanes` is the base of the datasets whose cases are shipped
+  z planes of one stack.
 
 Pixel sizes are in micrometres, as ``(dy, dx)`` in every case's ``meta``.
 """
@@ -16,12 +18,13 @@ import functools
 import hashlib
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import scipy.ndimage
 import tifffile
 
+from bench.api import BaseDataset
 from bench.physics import NOLL_INDICES, zernike_psf
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "SHIPPED",
     "ShippedData",
     "ShippedDataError",
+    "ShippedPlanes",
     "as_case_psf",
     "case_meta",
     "centre_crop",
@@ -220,3 +224,35 @@ def as_case_psf(psf: np.ndarray) -> np.ndarray:
     """float32 PSF summing to 1 in float32 arithmetic (what :func:`bench.checks.check_psf` requires)."""
     psf32 = np.asarray(psf, dtype=np.float32)
     return psf32 / psf32.sum(dtype=np.float64).astype(np.float32)
+
+
+class ShippedPlanes(BaseDataset):
+    """Base of the real datasets whose cases are shipped z planes of one stack, ids ``<case_prefix>-zNN``.
+
+    Subclasses set the class attributes and keep their own keyword-only
+    ``__init__`` (its defaults are the dataset's documented parameters),
+    which calls this one.
+    """
+
+    #: Shipped file of plane ``z``: a format string with the field ``z``.
+    plane_file: ClassVar[str]
+    #: The z planes shipped.
+    shipped_planes: ClassVar[tuple[int, ...]]
+    #: Case ids are ``f"{case_prefix}-z{z:02d}"``.
+    case_prefix: ClassVar[str]
+
+    def __init__(self, *, planes: Sequence[int], psf_size: int) -> None:
+        unknown = [z for z in planes if z not in self.shipped_planes]
+        if unknown:
+            raise ValueError(f"plane(s) {unknown} are not shipped; available: {', '.join(map(str, self.shipped_planes))}")
+        self.planes, self.psf_size = [int(z) for z in planes], int(psf_size)
+        self._files = {f"{self.case_prefix}-z{z:02d}": self.plane_file.format(z=z) for z in self.planes}
+
+    def case_ids(self) -> list[str]:
+        return list(self._files)
+
+    def plane(self, case_id: str) -> str:
+        """The shipped file of a case's plane; an error listing the cases for an unknown id."""
+        if case_id not in self._files:
+            raise ValueError(f"unknown case {case_id!r}; cases are: {', '.join(self._files)}")
+        return self._files[case_id]

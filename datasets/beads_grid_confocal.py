@@ -9,8 +9,8 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
-from bench.api import BaseDataset, Case
-from bench.datasets._real import SHIPPED, as_case_psf, case_meta, prepare_psf, resample_psf, to_unit_range
+from bench.api import Case
+from bench.datasets._real import SHIPPED, ShippedPlanes, as_case_psf, case_meta, prepare_psf, resample_psf, to_unit_range
 
 GRID = "beads_grid_confocal/grid_1AU_z{z:02d}.tif"
 BEAD_PSF = "beads_grid_confocal/psf_avg_4beads_z16.tif"
@@ -22,7 +22,7 @@ BEAD_PIXEL_UM = 0.02249
 OFFSET = 1.0
 
 
-class Dataset(BaseDataset):
+class Dataset(ShippedPlanes):
     """In-focus planes of a confocal (1 Airy unit) stack of fluorescent vertical lines, 150x150 at 21.96 nm.
 
     - ``y``: the plane minus the detector offset (1 count), clipped at 0 and
@@ -47,15 +47,10 @@ class Dataset(BaseDataset):
 
     name = "beads-grid-confocal"
     description = "real confocal line grid (MPI-CBG), measured bead PSF; line contrast/width, PSF-SNR"
+    plane_file, shipped_planes, case_prefix = GRID, PLANES, "grid"
 
     def __init__(self, *, planes: Sequence[int] = PLANES, psf_size: int = 41) -> None:
-        unknown = [z for z in planes if z not in PLANES]
-        if unknown:
-            raise ValueError(f"plane(s) {unknown} are not shipped; available: {', '.join(map(str, PLANES))}")
-        self.planes, self.psf_size = [int(z) for z in planes], int(psf_size)
-
-    def case_ids(self) -> list[str]:
-        return [f"grid-z{z:02d}" for z in self.planes]
+        super().__init__(planes=planes, psf_size=psf_size)
 
     def image_shape(self) -> tuple[int, int]:
         return (150, 150)
@@ -69,9 +64,7 @@ class Dataset(BaseDataset):
         return [int(p) for p in peaks]
 
     def make_case(self, case_id: str) -> Case:
-        if case_id not in self.case_ids():
-            raise ValueError(f"unknown case {case_id!r}; cases are: {', '.join(self.case_ids())}")
-        plane = GRID.format(z=int(case_id.removeprefix("grid-z")))
+        plane = self.plane(case_id)
         y, scale = to_unit_range(SHIPPED.read(plane), OFFSET)
         psf = bead_psf(GRID_PIXEL_UM, size=self.psf_size)
         meta = case_meta(

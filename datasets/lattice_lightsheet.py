@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 
-from bench.api import BaseDataset, Case
-from bench.datasets._real import SHIPPED, as_case_psf, case_meta, prepare_psf, resample_psf, to_unit_range
+from bench.api import Case
+from bench.datasets._real import SHIPPED, ShippedPlanes, as_case_psf, case_meta, prepare_psf, resample_psf, to_unit_range
 
 RAW = "lattice_lightsheet/im_raw_z{z:02d}.tif"
 PSF = "lattice_lightsheet/psf_z30.tif"
@@ -23,7 +23,7 @@ OFFSET = 98.0
 PSF_BORDER = 16
 
 
-class Dataset(BaseDataset):
+class Dataset(ShippedPlanes):
     """Raw lattice light-sheet planes (320x256 at 101.5 nm) and the measured bead PSF's in-focus plane.
 
     In a lattice light-sheet microscope each raw camera frame is the plane lit
@@ -54,23 +54,16 @@ class Dataset(BaseDataset):
 
     name = "lattice-lightsheet"
     description = "real lattice light-sheet planes, PSF measured on the same instrument; PSF-SNR, no-reference"
+    plane_file, shipped_planes, case_prefix = RAW, PLANES, "raw"
 
     def __init__(self, *, planes: Sequence[int] = PLANES, psf_size: int = 31) -> None:
-        unknown = [z for z in planes if z not in PLANES]
-        if unknown:
-            raise ValueError(f"plane(s) {unknown} are not shipped; available: {', '.join(map(str, PLANES))}")
-        self.planes, self.psf_size = [int(z) for z in planes], int(psf_size)
-
-    def case_ids(self) -> list[str]:
-        return [f"raw-z{z:02d}" for z in self.planes]
+        super().__init__(planes=planes, psf_size=psf_size)
 
     def image_shape(self) -> tuple[int, int]:
         return (320, 256)
 
     def make_case(self, case_id: str) -> Case:
-        if case_id not in self.case_ids():
-            raise ValueError(f"unknown case {case_id!r}; cases are: {', '.join(self.case_ids())}")
-        plane = RAW.format(z=int(case_id.removeprefix("raw-z")))
+        plane = self.plane(case_id)
         y, scale = to_unit_range(SHIPPED.read(plane), OFFSET)
         psf, background = measured_psf(RAW_PIXEL_UM, size=self.psf_size)
         meta = case_meta(

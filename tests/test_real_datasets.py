@@ -198,3 +198,15 @@ def test_run_on_a_real_dataset_writes_the_no_reference_columns(tmp_path):
     for column in ("reblur_residual", "negative_fraction", "peak_ratio", "ringing"):
         assert np.isfinite(rows.loc["wiener", column]), column
     assert np.isnan(rows.loc["wiener", "psnr"])
+
+
+@pytest.mark.parametrize("name", ["beads-grid-confocal", "lattice-lightsheet"])
+def test_plane_datasets_refuse_unshipped_planes_and_unknown_cases(name):
+    dataset_cls = load_registry().dataset(name)
+    first, *_ = dataset_cls.shipped_planes
+    dataset = dataset_cls(planes=[first])
+    assert dataset.case_ids() == [f"{dataset_cls.case_prefix}-z{first:02d}"]
+    with pytest.raises(ValueError, match=r"plane\(s\) \[99\] are not shipped; available"):
+        dataset_cls(planes=[99])
+    with pytest.raises(ValueError, match=r"unknown case 'other'; cases are"):
+        dataset.make_case("other")
