@@ -30,7 +30,7 @@ from bench.metrics import NO_REFERENCE_SCORES
 
 __all__ = [
     "METRICS", "bootstrap_mean", "leaderboard", "load_runs", "paired_differences", "print_leaderboard",
-    "summarize", "write_report",
+    "read_cases", "summarize", "write_report",
 ]  # fmt: skip
 
 #: Scores aggregated by the leaderboard, in display order (the no-reference ones serve real data).
@@ -135,11 +135,15 @@ def read_run(directory: Path) -> Run:
     path = directory / "cases.csv"
     if not path.exists():
         raise ValueError(f"{directory} has no cases.csv; pass folders written by `bench run` (results/runs/<dataset>)")
-    text_columns = {"error": str, "run_key": str, "params": str, "info": str, "case_id": str, "image": str, "noise": str}
-    cases = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text_columns)
     manifest_path = directory / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    return Run(directory, cases, manifest)
+    return Run(directory, read_cases(path), manifest)
+
+
+def read_cases(path: Path) -> pd.DataFrame:
+    """A ``cases.csv`` with its text columns as text (a case id ``007`` stays ``007``), empty cells as NaN."""
+    text_columns = {"error": str, "run_key": str, "params": str, "info": str, "case_id": str, "image": str, "noise": str}
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text_columns)
 
 
 def load_runs(runs: Sequence[Run]) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from bench.cases import CaseStore, default_cache_dir
 from bench.config import compose, make_dataset, make_method, split_overrides
 from bench.metrics import score
 from bench.registry import Registry, load_registry
-from bench.report import leaderboard
+from bench.report import leaderboard, read_cases
 from bench.timing import device_name, environment, timed
 
 __all__ = ["CASE_COLUMNS", "RunOutcome", "call_method", "resolve_methods", "run_benchmark"]
@@ -170,10 +170,7 @@ def call_method(method: BaseMethod, case: Case, device: torch.device):
 
 def _run_case(method: BaseMethod, case: Case, device: torch.device, outputs: Path | None) -> dict[str, Any]:
     """One timed, scored call; any exception becomes an error row."""
-    row: dict[str, Any] = {
-        "case_id": case.case_id, "image": case.meta.get("image", case.case_id), "noise": case.noise,
-        "blind": method.blind, "device": device_name(device),
-    }  # fmt: skip
+    row = _case_row(case, method.blind, device)
     try:
         result, timing = timed(lambda: call_method(method, case, device), device)
         x_hat = _to_image(result.x_hat, case.y.shape, "x_hat")
@@ -203,23 +200,32 @@ def _to_image(tensor: torch.Tensor, shape: tuple[int, int] | None, what: str) ->
     return array
 
 
-def _record_all(rows, out, method_cls, cases, dataset, error, device) -> pd.DataFrame:
+def _case_row(case: Case, blind: bool, device: torch.device) -> dict[str, Any]:
+    """The columns of a row that come from the case and the run, before the method is called."""
+    return {
+        "case_id": case.case_id, "image": case.meta.get("image", case.case_id), "noise": case.noise,
+        "blind": blind, "device": device_name(device),
+    }  # fmt: skip
+
+
+def _record_all(
+    rows: pd.DataFrame, out: Path, method_cls: type[BaseMethod], cases: list[Case], dataset: str, error: str,
+    device: torch.device,
+) -> pd.DataFrame:
+    """An error row for every case: the method could not be built."""
     for case in cases:
-        row = {
-            "method": method_cls.name, "dataset": dataset, "case_id": case.case_id,
-            "image": case.meta.get("image", case.case_id), "noise": case.noise, "blind": method_cls.blind,
-            "device": device_name(device), "status": "error", "error": error, "run_key": "",
-        }  # fmt: skip
+        row = _case_row(case, method_cls.blind, device)
+        row.update(method=method_cls.name, dataset=dataset, status="error", error=error, run_key="")
         rows = _append(rows, row, out)
     return rows
 
 
 def _append(rows: pd.DataFrame, row: dict[str, Any], out: Path) -> pd.DataFrame:
     """Replace any older row of the same (method, dataset, case) and write cases.csv atomically."""
-    if row.get("traceback"):
+    trace = row.pop("traceback", None)
+    if trace:
         with open(out / "errors.log", "a") as log:
-            log.write(f"--- {row['method']} {row['case_id']}\n{row.pop('traceback')}\n")
-    row.pop("traceback", None)
+            log.write(f"--- {row['method']} {row['case_id']}\n{trace}\n")
     keep = ~((rows.method == row["method"]) & (rows.dataset == row["dataset"]) & (rows.case_id == row["case_id"]))
     new = pd.DataFrame([{column: row.get(column, math.nan) for column in CASE_COLUMNS}])
     rows = new if rows.empty else pd.concat([rows[keep], new], ignore_index=True)
@@ -230,8 +236,7 @@ def _append(rows: pd.DataFrame, row: dict[str, Any], out: Path) -> pd.DataFrame:
 def _read_rows(path: Path) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=CASE_COLUMNS)
-    rows = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"error": str, "run_key": str})
-    return rows.reindex(columns=CASE_COLUMNS)
+    return read_cases(path).reindex(columns=CASE_COLUMNS)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

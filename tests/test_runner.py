@@ -137,3 +137,14 @@ def test_unknown_method_parameter_fails_before_running(plugins, tmp_path):
 def test_non_finite_output_is_an_error_row(plugins, tmp_path):
     cases = run(tmp_path, "scaled", "scaled.gain=.inf").cases
     assert (cases.status == "error").all() and cases.error.str.contains("NaN/Inf").all()
+
+
+def test_finished_rows_read_back_keep_text_ids(tmp_path):
+    """A resumed run matches finished rows by case id: ``007`` must not come back as the number 7."""
+    from bench.runner import _read_rows
+
+    pd.DataFrame({"method": ["m"], "case_id": ["007"], "image": ["01"], "noise": ["0.10"], "status": ["ok"]}).to_csv(
+        tmp_path / "cases.csv", index=False
+    )
+    rows = _read_rows(tmp_path / "cases.csv")
+    assert (rows.case_id.iloc[0], rows.image.iloc[0], rows.noise.iloc[0]) == ("007", "01", "0.10")
