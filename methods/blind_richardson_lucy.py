@@ -8,7 +8,7 @@ import torch
 from bench.api import BaseMethod, Result
 from bench.methods._blind import check_fits, check_kernel_size, deconvolve, project_psf
 from bench.methods.richardson_lucy import Method as RichardsonLucy
-from bench.physics import pad, zernike_psf
+from bench.physics import NOLL_INDICES, pad, zernike_psf
 from bench.solvers import NOISE_FLOOR, noise_std
 
 
@@ -93,11 +93,10 @@ class Method(BaseMethod):
 
         check_fits(y, self.kernel_size, self.name)
         r = self.kernel_size // 2
-        start = torch.from_numpy(zernike_psf(np.zeros(8), self.fc, size=self.kernel_size))[None, None].to(y)
-        sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
-        counts = [
-            min(self.max_iter, max(1, round(RichardsonLucy.iter_scale * s**-RichardsonLucy.iter_power))) for s in sigma
-        ]
+        start = zernike_psf(np.zeros(len(NOLL_INDICES)), self.fc, size=self.kernel_size)
+        start = torch.from_numpy(start)[None, None].to(y)
+        stopping = RichardsonLucy(max_iter=self.max_iter)
+        counts = [stopping.iteration_count(s) for s in noise_std(y, floor=NOISE_FLOOR).tolist()]
         kernels = []
         for b, count in enumerate(counts):
             padded = pad(y[[b]], r, "reflect").clamp(min=1e-6)  # the Poisson updates need positive data
