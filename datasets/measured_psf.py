@@ -12,7 +12,7 @@ from bench.api import BaseDataset, Case
 from bench.datasets import beads_grid_confocal as confocal
 from bench.datasets import biosr_wf_sim as biosr
 from bench.datasets import lattice_lightsheet as lls
-from bench.datasets._real import SHIPPED, as_case_psf, normalize_reference
+from bench.datasets._real import SHIPPED, as_case_psf, centre_crop, normalize_reference
 from bench.images import load_image
 from bench.physics import blur_valid, degrade, select_noise_levels
 
@@ -104,9 +104,8 @@ class Dataset(BaseDataset):
     def _field(self, image: str) -> np.ndarray:
         side = self.size + next(iter(self.psf_bank.values())).shape[0] - 1
         if image in SIM_IMAGES:
-            sim = SHIPPED.read(SIM_IMAGES[image]).astype(np.float64)
-            top, left = (sim.shape[0] - side) // 2, (sim.shape[1] - side) // 2
-            return np.clip(normalize_reference(sim[top : top + side, left : left + side]), 0, 1)
+            sim = centre_crop(SHIPPED.read(SIM_IMAGES[image]), side)
+            return np.clip(normalize_reference(sim), 0, 1)
         return load_image(image, side, seed=0)
 
     def make_case(self, case_id: str) -> Case:
