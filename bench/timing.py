@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 import torch
 
 from bench.api import Case
@@ -225,15 +226,11 @@ def fit_scaling(pixels: Sequence[float], seconds: Sequence[float]) -> ScalingFit
     n, t = n[keep], t[keep]
     if len(np.unique(n)) < 2:
         raise ValueError(f"a time-size fit needs positive times at two sizes or more, got {len(np.unique(n))}")
-    log_n, log_t = np.log(n), np.log(t)
-    exponent, intercept = np.polyfit(log_n, log_t, 1)
-    residual = log_t - (intercept + exponent * log_n)
-    total = np.sum((log_t - log_t.mean()) ** 2)
-    r2 = float(1 - np.sum(residual**2) / total) if len(n) > 2 and total > 0 else math.nan
+    line = scipy.stats.linregress(np.log(n), np.log(t))  # r is NaN when every time is equal
     return ScalingFit(
-        exponent=float(exponent),
-        seconds_per_megapixel=float(math.exp(intercept + exponent * math.log(1e6))),
-        r2=r2,
+        exponent=float(line.slope),
+        seconds_per_megapixel=float(math.exp(line.intercept + line.slope * math.log(1e6))),
+        r2=float(line.rvalue**2) if len(n) > 2 else math.nan,
         points=len(n),
     )
 

@@ -86,3 +86,12 @@ def test_timed_on_cuda_uses_events_and_reports_device_memory():
     assert result.item() == 2**24 and timing.seconds > 0
     assert timing.peak_memory_mb >= 64 and timing.device == torch.cuda.get_device_name(device)
     assert environment(device)["gpu_memory_gb"] > 0
+
+
+def test_fit_scaling_r2_is_below_one_for_a_noisy_power_law_and_undefined_for_constant_times():
+    pixels = np.array([64, 128, 256, 512]) ** 2
+    seconds = 1e-6 * pixels * np.array([1.0, 1.3, 0.8, 1.1])
+    log_n, log_t = np.log(pixels), np.log(seconds)
+    expected = np.corrcoef(log_n, log_t)[0, 1] ** 2
+    assert fit_scaling(pixels, seconds).r2 == pytest.approx(expected) and expected < 0.999
+    assert math.isnan(fit_scaling(pixels, np.ones(4)).r2)
