@@ -170,8 +170,7 @@ def load_runs(runs: Sequence[Run]) -> pd.DataFrame:
     cases["variant"] = _variants(cases)
     cases = cases.sort_values("_run_index", kind="stable")
     cases = cases.drop_duplicates(["variant", "method", "case_id"], keep="last").drop(columns="_run_index")
-    if "image" not in cases or cases["image"].isna().any():
-        cases["image"] = cases.get("image", cases["case_id"]).fillna(cases["case_id"])
+    cases["image"] = cases.get("image", cases["case_id"]).fillna(cases["case_id"])  # runs without images: a case each
     return cases.reset_index(drop=True)
 
 
@@ -379,7 +378,7 @@ def benchopt_columns(summary: pd.DataFrame) -> pd.DataFrame:
     level and the parameters that tell the merged configurations apart.
     """
     frame = summary.copy()
-    metrics = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean") and c != "time_s_median"]
+    metrics = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean")]
     frame["solver_name"] = frame["method"]
     frame["dataset_name"] = [
         f"{variant[:-1]},noise={noise}]" if variant.endswith("]") else f"{variant}[noise={noise}]"
