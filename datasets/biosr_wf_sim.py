@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -77,13 +78,18 @@ class Dataset(BaseDataset):
     def image_shape(self) -> tuple[int, int]:
         return (self.crop, self.crop) if self.crop else (502, 502)
 
+    @functools.cached_property
+    def model_psf(self) -> tuple[np.ndarray, float]:
+        """The PSF of the stated optics and its cut-off :math:`f_c`, the same for every case."""
+        return optics_psf(self.na, self.wavelength_um, PIXEL_UM, size=self.psf_size)
+
     def make_case(self, case_id: str) -> Case:
         if case_id not in self.samples:
             raise ValueError(f"unknown case {case_id!r}; cases are: {', '.join(self.samples)}")
         widefield, sim = PAIRS[case_id]
         raw = centre_crop(SHIPPED.read(widefield).astype(np.float64), self.crop)
         reference = centre_crop(SHIPPED.read(sim).astype(np.float64), self.crop)
-        psf, fc = optics_psf(self.na, self.wavelength_um, PIXEL_UM, size=self.psf_size)
+        psf, fc = self.model_psf
         scale = float(raw.max())
         meta = case_meta(
             case_id, PIXEL_UM, [widefield, sim],
