@@ -174,13 +174,13 @@ class Method(BaseMethod):
     def _image_step(self, x, data, kernel, grads, grad_power, lam, shape) -> torch.Tensor:
         r"""Half-quadratic splitting for :math:`\min_x \|k*x - y\|^2 + \lambda\|\nabla x\|_0`."""
         otf = psf_to_otf(kernel, shape)
-        numerator = otf.conj() * data
+        numerator, otf_power = otf.conj() * data, otf.abs().square()
         beta = 2 * lam
         while beta < self.beta_max:
             g = torch.fft.irfft2(grads * torch.fft.rfft2(x), s=shape)  # (2, 1, h, w)
             g = g * (g.square().sum(0, keepdim=True) >= lam / beta)
             gterm = (grads.conj() * torch.fft.rfft2(g)).sum(0, keepdim=True)
-            x = torch.fft.irfft2((numerator + beta * gterm) / (otf.abs().square() + beta * grad_power), s=shape)
+            x = torch.fft.irfft2((numerator + beta * gterm) / (otf_power + beta * grad_power), s=shape)
             beta *= 2
         return x
 
