@@ -210,8 +210,8 @@ class LearnedMethod(BaseMethod):
 
     def unavailable(self, device: torch.device) -> str | None:
         reason = super().unavailable(device)
-        if reason is None and not self.checkpoint_path(self.preset).is_file():
-            path = self.checkpoint_path(self.preset)
+        path = self.checkpoint_path(self.preset)
+        if reason is None and not path.is_file():
             return f"missing checkpoint {path.name}: recreate it with `{self.recreate_command(self.preset)}`"
         return reason
 

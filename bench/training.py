@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import torch
@@ -310,7 +310,7 @@ def save_checkpoint(
         "file": path.name,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "size_mib": round(path.stat().st_size / 2**20, 2),
-        "parameters": {name: parameter_count([net]) for name, net in networks.items()},
+        "parameters": {name: sum(p.numel() for p in net.parameters()) for name, net in networks.items()},
         "git_commit": _git_commit(),
         "versions": {lib: _version(lib) for lib in ("deconv-bench", "torch", "deepinv")},
     }
@@ -346,11 +346,6 @@ def load_checkpoint(
     return networks
 
 
-def seed_everything(seed: int) -> None:
-    """Seed torch's global generator (network initialisation, dropout)."""
-    torch.manual_seed(seed)
-
-
 def _git_commit() -> str:
     try:
         return subprocess.run(
@@ -365,8 +360,3 @@ def _version(library: str) -> str:
         return metadata.version(library)
     except metadata.PackageNotFoundError:
         return "not installed"
-
-
-def parameter_count(networks: Sequence[nn.Module]) -> int:
-    """Trainable parameters of some networks together."""
-    return sum(p.numel() for net in networks for p in net.parameters())

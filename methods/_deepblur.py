@@ -33,8 +33,7 @@ from bench.metrics import psf_snr, psnr
 from bench.physics import NOLL_INDICES, FFTConvolver, pad, psf_to_otf, zernike_psfs
 from bench.solvers import NOISE_FLOOR, noise_std
 from bench.training import (
-    DegradationSampler, Degradations, TrainingBatch, TrainingLog, fit, save_checkpoint, seed_everything,
-    validation_batches,
+    DegradationSampler, Degradations, TrainingBatch, TrainingLog, fit, save_checkpoint, validation_batches,
 )  # fmt: skip
 
 #: Positions in the coefficient vector of the even Zernike modes (defocus,
@@ -115,7 +114,7 @@ class IdentificationNet(nn.Module):
         self.encoder = ResNetEncoder(widths, blocks)
         self.head = nn.Linear(widths[-1], len(NOLL_INDICES) + 1)
         self.psf_size, self.theta_max = psf_size, theta_max
-        self.fc_low, self.fc_high = float(fc_range[0]), float(fc_range[1])
+        self.fc_range = (float(fc_range[0]), float(fc_range[1]))
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """Normalised parameters (B, 9): coefficients / theta_max, then f_c in [-1, 1] of its range."""
@@ -124,14 +123,16 @@ class IdentificationNet(nn.Module):
 
     def normalise(self, coeff: torch.Tensor, fc: torch.Tensor) -> torch.Tensor:
         """Physical parameters -> the normalised targets of :meth:`forward`."""
-        middle, half = (self.fc_high + self.fc_low) / 2, (self.fc_high - self.fc_low) / 2
-        return torch.cat([coeff / self.theta_max, ((fc - middle) / half)[:, None]], dim=1)
+        return torch.cat([coeff / self.theta_max, _unit(fc, self.fc_range)[:, None]], dim=1)
+
+    def physical(self, normalised: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised outputs -> Zernike coefficients (B, 8) in waves and f_c (B,) in cycles/pixel."""
+        low, high = self.fc_range
+        return normalised[:, :-1] * self.theta_max, low + (normalised[:, -1] + 1) * (high - low) / 2
 
     def parameters_of(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Estimated Zernike coefficients (B, 8) in waves and f_c (B,) in cycles/pixel."""
-        out = self(y)
-        middle, half = (self.fc_high + self.fc_low) / 2, (self.fc_high - self.fc_low) / 2
-        return out[:, :-1] * self.theta_max, middle + half * out[:, -1]
+        return self.physical(self(y))
 
     def psf(self, y: torch.Tensor) -> torch.Tensor:
         """Estimated PSFs (B, 1, k, k), rebuilt with the datasets' diffraction model."""
@@ -160,10 +161,7 @@ class IdentificationNet(nn.Module):
         error = torch.minimum(((estimate - target) ** 2).sum(1), ((estimate - flipped) ** 2).sum(1))
         loss = 0.5 * error.mean()
         if psf_weight:
-            middle, half = (self.fc_high + self.fc_low) / 2, (self.fc_high - self.fc_low) / 2
-            rendered = zernike_psfs(
-                estimate[:, :-1] * self.theta_max, middle + half * estimate[:, -1], size=self.psf_size, pupil_size=128
-            )
+            rendered = zernike_psfs(*self.physical(estimate), size=self.psf_size, pupil_size=128)
             relative = ((rendered - psf) ** 2).sum(dim=(-2, -1)) / (psf**2).sum(dim=(-2, -1))
             loss = loss + psf_weight * relative.mean()
         return loss
@@ -364,7 +362,7 @@ def _start(config: Any, checkpoint: Path) -> tuple[dict[str, Any], torch.device,
     from omegaconf import OmegaConf
 
     cfg = OmegaConf.to_container(config, resolve=True)
-    seed_everything(cfg["seed"])
+    torch.manual_seed(cfg["seed"])  # network initialisation
     return cfg, torch.device(cfg["device"]), TrainingLog(Path(checkpoint).with_suffix(".log.csv"))
 
 
