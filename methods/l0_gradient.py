@@ -172,17 +172,21 @@ class Method(BaseMethod):
         return torch.fft.rfft2(torch.fft.irfft2(spectra, s=shape) * taper)
 
     def _image_step(self, x, data, kernel, grads, grad_power, lam, shape) -> torch.Tensor:
-        r"""Half-quadratic splitting for :math:`\min_x \|k*x - y\|^2 + \lambda\|\nabla x\|_0`."""
+        r"""Half-quadratic splitting for :math:`\min_x \|k*x - y\|^2 + \lambda\|\nabla x\|_0`.
+
+        The iterations keep :math:`x` as its transform: only the gradients are needed in space.
+        """
         otf = psf_to_otf(kernel, shape)
         numerator, otf_power = otf.conj() * data, otf.abs().square()
+        x_spectrum = torch.fft.rfft2(x)
         beta = 2 * lam
         while beta < self.beta_max:
-            g = torch.fft.irfft2(grads * torch.fft.rfft2(x), s=shape)  # (2, 1, h, w)
+            g = torch.fft.irfft2(grads * x_spectrum, s=shape)  # (2, 1, h, w)
             g = g * (g.square().sum(0, keepdim=True) >= lam / beta)
             gterm = (grads.conj() * torch.fft.rfft2(g)).sum(0, keepdim=True)
-            x = torch.fft.irfft2((numerator + beta * gterm) / (otf_power + beta * grad_power), s=shape)
+            x_spectrum = (numerator + beta * gterm) / (otf_power + beta * grad_power)
             beta *= 2
-        return x
+        return torch.fft.irfft2(x_spectrum, s=shape)
 
     def _kernel_step(self, x, data_grads, grads, size, shape) -> torch.Tensor:
         r""":math:`\min_k \|\nabla x * k - \nabla y\|^2 + \gamma\|k\|^2` in Fourier, then support, sign and 1/20-of-peak cut.
