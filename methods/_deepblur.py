@@ -1,7 +1,7 @@
 r"""Networks of the learned blind pipeline (Deep-Blur, seed 002; conditioned identification, seed 001).
 
 - :class:`ResNetEncoder` — convolutions, batch normalisation, ReLU and
-  strided residual stages, then global average pooling: the identification
+  strided residual stages of torchvision's ``BasicBlock``, then global average pooling: the identification
   encoder of Deep-Blur's Fig. 1, with configurable widths (ResNet-18 is
   widths (64, 128, 256, 512), two blocks per stage).
 - :class:`IdentificationNet` — the encoder regresses the Zernike coefficients
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.models.resnet import BasicBlock
 
 from bench.metrics import psf_snr, psnr
 from bench.physics import NOLL_INDICES, FFTConvolver, pad, psf_to_otf, zernike_psfs
@@ -51,22 +52,12 @@ def standardize(y: torch.Tensor) -> torch.Tensor:
     return (y - mean) / std
 
 
-class _BasicBlock(nn.Module):
-    def __init__(self, channels_in: int, channels_out: int, stride: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels_in, channels_out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(channels_out)
-        self.conv2 = nn.Conv2d(channels_out, channels_out, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(channels_out)
-        self.shortcut = (
-            nn.Sequential(nn.Conv2d(channels_in, channels_out, 1, stride, bias=False), nn.BatchNorm2d(channels_out))
-            if stride != 1 or channels_in != channels_out
-            else nn.Identity()
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+def _stage(channels_in: int, width: int, blocks: int) -> nn.Sequential:
+    """One ResNet stage of torchvision's basic blocks, the first halving the resolution."""
+    first = BasicBlock(channels_in, width, stride=2)
+    # Built after the block, so weights are drawn in the order conv1, conv2, shortcut.
+    first.downsample = nn.Sequential(nn.Conv2d(channels_in, width, 1, 2, bias=False), nn.BatchNorm2d(width))
+    return nn.Sequential(first, *(BasicBlock(width, width) for _ in range(blocks - 1)))
 
 
 class ResNetEncoder(nn.Module):
@@ -80,12 +71,9 @@ class ResNetEncoder(nn.Module):
         super().__init__()
         self.widths = tuple(widths)
         self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
-        stages, channels = [], widths[0]
-        for width in widths:
-            layers = [_BasicBlock(channels, width, 2)] + [_BasicBlock(width, width, 1) for _ in range(blocks - 1)]
-            stages.append(nn.Sequential(*layers))
-            channels = width
-        self.stages = nn.ModuleList(stages)
+        self.stages = nn.ModuleList(
+            _stage(channels_in, width, blocks) for channels_in, width in zip((widths[0], *widths[:-1]), widths)
+        )
 
     def forward(self, y: torch.Tensor, modulation: torch.Tensor | None = None) -> torch.Tensor:
         features = self.stem(standardize(y))
