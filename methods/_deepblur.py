@@ -77,13 +77,13 @@ class ResNetEncoder(nn.Module):
 
     def forward(self, y: torch.Tensor, modulation: torch.Tensor | None = None) -> torch.Tensor:
         features = self.stem(standardize(y))
-        offset = 0
-        for width, stage in zip(self.widths, self.stages):
+        # Per stage, a scale and a shift of its channels: (B, 2 * width) each, in stage order.
+        films = modulation.split([2 * width for width in self.widths], dim=1) if modulation is not None else None
+        for i, stage in enumerate(self.stages):
             features = stage(features)
-            if modulation is not None:
-                scale, shift = modulation[:, offset : offset + width], modulation[:, offset + width : offset + 2 * width]
-                features = features * (1 + scale[..., None, None]) + shift[..., None, None]
-                offset += 2 * width
+            if films is not None:
+                scale, shift = films[i][..., None, None].chunk(2, dim=1)
+                features = features * (1 + scale) + shift
         return features.mean(dim=(-2, -1))
 
 
@@ -165,7 +165,13 @@ class ConditionedIdentificationNet(nn.Module):
     """
 
     def __init__(
-        self, *, widths: Sequence[int], blocks: int, psf_size: int, fc_range: Sequence[float], theta_max_range: Sequence[float]
+        self,
+        *,
+        widths: Sequence[int],
+        blocks: int,
+        psf_size: int,
+        fc_range: Sequence[float],
+        theta_max_range: Sequence[float],
     ) -> None:
         super().__init__()
         self.encoder = ResNetEncoder(widths, blocks)
