@@ -150,6 +150,9 @@ class BaseMethod:
     requires: ClassVar[tuple[str, ...]] = ()
     #: Parameters that make a run on a 32x32 case take about a second (tests).
     test_params: ClassVar[Mapping[str, Any]] = {}
+    #: Parameters that set the method's budget or variant, shown in every row label even at their
+    #: defaults (``name[budget=fast]``); other parameters appear there only when they differ from it.
+    label_parameters: ClassVar[tuple[str, ...]] = ()
 
     def unavailable(self, device: torch.device) -> str | None:
         """Why this method cannot run here (missing module, weights, CUDA), or None."""
@@ -186,6 +189,8 @@ class LearnedMethod(BaseMethod):
     learned = True
     #: The ``bench train`` target whose checkpoint this method loads (None: itself).
     trained_by: ClassVar[str | None] = None
+    #: cpu and gpu checkpoints are different budgets: every row says which one it used.
+    label_parameters = ("preset",)
     preset: str
 
     @classmethod
