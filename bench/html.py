@@ -7,7 +7,8 @@ the sortable ranking with 95 % bootstrap intervals, which differences between
 the top methods are significant, PSNR and PSF-SNR against the noise level,
 time against quality, and image panels (degraded, restored by every method,
 reference, estimated against true PSF) for a few cases saved with
-``bench run --save-outputs``. Datasets run at several ``theta_max`` get PSNR
+``bench run --save-outputs``. Methods are named by their label
+(``name[param=value,...]``), so two budgets of one method are two entries. Datasets run at several ``theta_max`` get PSNR
 and PSF-SNR against θ_max.
 """
 
@@ -70,7 +71,7 @@ def render_page(
 
     matplotlib.use("Agg")
     variants = list(dict.fromkeys(summary["variant"]))
-    colors = _colors(summary["method"].unique())  # one colour per method on the whole page
+    colors = _colors(summary["label"].unique())  # one colour per method label on the whole page
     body = [
         "<h1>deconv-bench leaderboard</h1>",
         f"<p class=meta>{_escape(_provenance(runs))}</p>",
@@ -97,7 +98,7 @@ def _variant_section(variant, rows, cases, pairs, runs, panels, colors) -> list[
     metric = ranking_metric(cases)
     out = [f'<h2 id="{_anchor(variant)}">{_escape(variant)}</h2>']
     out.append(
-        f"<p class=meta>{cases['case_id'].nunique()} cases, {rows['method'].nunique()} methods; "
+        f"<p class=meta>{cases['case_id'].nunique()} cases, {rows['label'].nunique()} methods; "
         + (f"ranked by mean {LABELS.get(metric, metric)} over every case" if metric else "no ranking score, by name")
         + f"; under each mean its 95% bootstrap interval (images resampled, paired across methods; none with "
         f"fewer than {MIN_IMAGES} images). Peak memory: on CUDA torch's peak allocation, on CPU the "
@@ -125,12 +126,12 @@ def _ranking_table(rows: pd.DataFrame, metric: str | None) -> str:
     lines += [f'<th{" class=name" if h == "method" else ""}>{_escape(h)}</th>' for h in head]
     lines.append("</tr></thead><tbody>")
     for rank, (_, row) in enumerate(pooled.iterrows(), start=1):
-        cells = [_td(rank, str(rank)), f'<td class=name data-v="{_escape(row["method"])}">{_escape(row["method"])}</td>']
+        cells = [_td(rank, str(rank)), f'<td class=name data-v="{_escape(row["label"])}">{_escape(row["label"])}</td>']
         cells.append(f'<td class={"yes" if row["blind"] else "no"}>{"yes" if row["blind"] else "no"}</td>')
         for m in metrics:
             cells.append(_metric_td(row, m))
         for noise in noises if per_noise else []:
-            match = rows[(rows["method"] == row["method"]) & (rows["noise"] == noise)]
+            match = rows[(rows["label"] == row["label"]) & (rows["noise"] == noise)]
             cells.append(_metric_td(match.iloc[0], per_noise) if len(match) else "<td></td>")
         cells.append(_td(row["time_s_median"], format_seconds(row["time_s_median"])))
         memory = row["peak_memory_mb_median"]
@@ -181,33 +182,33 @@ def _metrics(rows: pd.DataFrame) -> list[str]:
     return [c.removesuffix("_mean") for c in rows.columns if c.endswith("_mean")]
 
 
-def _colors(methods: Sequence[str]) -> dict[str, Any]:
+def _colors(labels: Sequence[str]) -> dict[str, Any]:
     import matplotlib.pyplot as plt
 
-    palette = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20").colors
-    return {method: palette[i % len(palette)] for i, method in enumerate(sorted(methods))}
+    palette = plt.get_cmap("tab10" if len(labels) <= 10 else "tab20").colors
+    return {label: palette[i % len(palette)] for i, label in enumerate(sorted(labels))}
 
 
 _MARKERS = "osD^v<>pXh*P"
 
 
-def _marker(colors: dict, method: str) -> str:
-    """A marker per method, fixed by its place among the page's methods like its colour."""
-    return _MARKERS[list(colors).index(method) % len(_MARKERS)]
+def _marker(colors: dict, label: str) -> str:
+    """A marker per method label, fixed by its place among the page's labels like its colour."""
+    return _MARKERS[list(colors).index(label) % len(_MARKERS)]
 
 
 def _curves(axis, frame: pd.DataFrame, x: str, metric: str, colors: dict, categorical: bool) -> None:
-    """One line per method with its bootstrap interval as error bars."""
+    """One line per method label with its bootstrap interval as error bars."""
     positions = {v: i for i, v in enumerate(dict.fromkeys(frame[x]))}
-    for method, rows in frame.groupby("method", sort=True):
+    for label, rows in frame.groupby("label", sort=True):
         rows = rows[rows[f"{metric}_mean"].notna()]
         if rows.empty:
             continue
         xs = rows[x].map(positions) if categorical else rows[x].astype(float)
         mean = rows[f"{metric}_mean"].to_numpy()
         error = np.vstack([mean - rows[f"{metric}_ci_low"].to_numpy(), rows[f"{metric}_ci_high"].to_numpy() - mean])
-        axis.errorbar(xs, mean, yerr=np.clip(error, 0, None), label=method, color=colors[method],
-                      marker=_marker(colors, method), capsize=3, lw=1.6, ms=5)  # fmt: skip
+        axis.errorbar(xs, mean, yerr=np.clip(error, 0, None), label=label, color=colors[label],
+                      marker=_marker(colors, label), capsize=3, lw=1.6, ms=5)  # fmt: skip
     if categorical:
         axis.set_xticks(list(positions.values()), list(positions))
     axis.set_ylabel(LABELS.get(metric, metric))
@@ -258,10 +259,10 @@ def _time_quality_figure(rows: pd.DataFrame, metric: str | None, colors: dict) -
     for i, (_, row) in enumerate(pooled.sort_values(f"{metric}_mean").iterrows()):
         mean = row[f"{metric}_mean"]
         error = [[max(mean - row[f"{metric}_ci_low"], 0)], [max(row[f"{metric}_ci_high"] - mean, 0)]]
-        axis.errorbar(row["time_s_median"], mean, yerr=error, fmt=_marker(colors, row["method"]), color=colors[row["method"]],
-                      capsize=3, ms=7, label=row["method"])  # fmt: skip
+        axis.errorbar(row["time_s_median"], mean, yerr=error, fmt=_marker(colors, row["label"]), color=colors[row["label"]],
+                      capsize=3, ms=7, label=row["label"])  # fmt: skip
         # alternate the label side so neighbours with close scores do not print over each other
-        axis.annotate(row["method"], (row["time_s_median"], mean), textcoords="offset points", fontsize=9,
+        axis.annotate(row["label"], (row["time_s_median"], mean), textcoords="offset points", fontsize=9,
                       xytext=(7, 3) if i % 2 else (-7, 3), ha="left" if i % 2 else "right")  # fmt: skip
     axis.set_xscale("log")
     axis.set_xlabel(f"median time per image, s ({', '.join(sorted(set(pooled['device'].astype(str))))})")
@@ -300,7 +301,10 @@ def _panels(cases: pd.DataFrame, runs: Sequence[Run], count: int) -> list[str]:
     """Image panels for up to ``count`` cases of the middle noise level whose outputs were saved."""
     if count <= 0:
         return []
-    has_output = np.array([_output_path(r.run, r.method, r.case_id).exists() for r in cases.itertuples()], dtype=bool)
+    by_directory = {str(run.directory): run for run in runs}
+    outputs = [by_directory[r.run].output(r.method, r.label, r.case_id) for r in cases.itertuples()]
+    cases = cases.assign(output_file=outputs)
+    has_output = np.array([path.exists() for path in outputs], dtype=bool)
     saved = cases[(cases["status"] == "ok").to_numpy() & has_output]
     if saved.empty:
         return ['<p class=note>No image panels: run with <code>--save-outputs</code> to save restored images.</p>']
@@ -310,7 +314,6 @@ def _panels(cases: pd.DataFrame, runs: Sequence[Run], count: int) -> list[str]:
     case_ids = list(dict.fromkeys(chosen["case_id"]))
     picks = [case_ids[round(i)] for i in np.linspace(0, len(case_ids) - 1, min(count, len(case_ids)))]
     out = ["<h3>Image panels</h3>"]
-    by_directory = {str(run.directory): run for run in runs}
     for case_id in picks:
         rows = cases[(cases["case_id"] == case_id) & (cases["status"] == "ok")]
         run = by_directory[rows["run"].iloc[0]]
@@ -320,10 +323,6 @@ def _panels(cases: pd.DataFrame, runs: Sequence[Run], count: int) -> list[str]:
             continue
         out.append(_panel_figure(case_id, arrays, rows))
     return out
-
-
-def _output_path(run: str, method: str, case_id: str) -> Path:
-    return Path(run) / "outputs" / str(method) / f"{case_id}.npz"
 
 
 @functools.lru_cache(maxsize=64)
@@ -362,19 +361,18 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
     import matplotlib.pyplot as plt
 
     restored = []
-    for row in rows.sort_values("method").itertuples():
-        path = _output_path(row.run, row.method, case_id)
-        if path.exists():
-            with np.load(path, allow_pickle=False) as archive:
+    for row in rows.sort_values("label").itertuples():
+        if row.output_file.exists():
+            with np.load(row.output_file, allow_pickle=False) as archive:
                 restored.append((row, archive["x_hat"], archive["psf_hat"] if "psf_hat" in archive else None))
     y, x, psf = arrays["y"], arrays["x"], arrays["psf"]
-    estimates = [(row.method, psf_hat, row) for row, _, psf_hat in restored if psf_hat is not None]
+    estimates = [(row.label, psf_hat, row) for row, _, psf_hat in restored if psf_hat is not None]
     psf_tiles = ([("true PSF", psf, None)] if psf is not None else []) + estimates
     tiles = [("degraded input", y, None)] + ([("reference", x, None)] if x is not None else [])
     if psf is not None and not estimates:  # no estimate to compare: the true PSF is one more tile
         tiles.append(("true PSF", psf, "psf"))
         psf_tiles = []
-    tiles += [(row.method, x_hat, row) for row, x_hat, _ in restored]
+    tiles += [(row.label, x_hat, row) for row, x_hat, _ in restored]
     columns = 5
     image_rows = math.ceil(len(tiles) / columns)
     psf_rows = math.ceil(len(psf_tiles) / (2 * columns))
@@ -389,7 +387,7 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
         else:
             axis.imshow(image, cmap="gray", vmin=low, vmax=high, interpolation="nearest")
         score = "" if row is None or isinstance(row, str) else f"\n{format_value(row.psnr, 'psnr')} dB / {format_value(row.ssim, 'ssim')}"
-        axis.set_title(f"{title}{score}", fontsize=11)
+        axis.set_title(f"{_wrap(title, 32)}{score}", fontsize=11)
         axis.axis("off")
     if psf_tiles:
         peak = max(float(np.max(_center(kernel, crop))) for _, kernel, _ in psf_tiles)
@@ -397,7 +395,7 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
             axis = figure.add_subplot(grid[image_rows + i // (2 * columns), i % (2 * columns)])
             axis.imshow(_center(kernel, crop), cmap="magma", vmin=0, vmax=peak, interpolation="nearest")
             snr = "" if row is None else f"\nPSF-SNR {format_value(row.psf_snr, 'psf_snr')} dB"
-            axis.set_title(f"{title}{snr}", fontsize=9)
+            axis.set_title(f"{_wrap(title, 20)}{snr}", fontsize=9)
             axis.axis("off")
     title = f"{case_id}: PSNR dB / SSIM under each restored image"
     figure.suptitle(title + ("; bottom: PSFs, unit sum, one colour scale" if psf_tiles else ""), fontsize=12)
@@ -439,6 +437,21 @@ def _provenance(runs: Sequence[Run]) -> str:
         )
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"Generated {generated} by `bench report` from " + "; ".join(parts) + "."
+
+
+def _wrap(label: str, width: int) -> str:
+    """A method label over lines of about ``width`` characters: broken before its brackets, then after commas."""
+    if len(label) <= width or "[" not in label:
+        return label
+    name, items = label.split("[", 1)
+    lines = [name, ""]
+    for item in ("[" + items).split(","):
+        if lines[-1] and len(lines[-1]) + 1 + len(item) > width:
+            lines[-1] += ","
+            lines.append(item)
+        else:
+            lines[-1] += ("," if lines[-1] else "") + item
+    return "\n".join(lines)
 
 
 def _anchor(text: str) -> str:

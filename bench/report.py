@@ -7,6 +7,11 @@ dataset parameter such as ``dataset.theta_max``), and writes ``cases.csv``,
 ``leaderboard.csv`` (with benchopt-compatible columns), ``significance.csv``,
 ``leaderboard.md`` and the static page ``leaderboard.html`` (:mod:`bench.html`).
 
+Rows are grouped and shown by ``label``, the method with the parameters that
+tell its runs apart (:func:`bench.config.method_label`): a ``budget=full`` and a
+``budget=fast`` run of one method are two entries; ``method`` stays the plugin
+name.
+
 Intervals are 95 % percentile bootstrap intervals, resampling images with
 replacement (a cluster bootstrap: every noise level of an image shares its
 PSF, so the cases of one image are not independent). The same resamples are
@@ -20,17 +25,19 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from bench.config import method_label
 from bench.metrics import NO_REFERENCE_SCORES
 
 __all__ = [
-    "METRICS", "bootstrap_mean", "leaderboard", "load_runs", "paired_differences", "print_leaderboard",
-    "read_cases", "summarize", "write_report",
+    "METRICS", "Run", "bootstrap_mean", "has_labels", "leaderboard", "load_runs", "output_path", "paired_differences",
+    "print_leaderboard", "read_cases", "read_run", "summarize", "write_report",
 ]  # fmt: skip
 
 #: Scores aggregated by the leaderboard, in display order (the no-reference ones serve real data).
@@ -50,16 +57,16 @@ ALL_NOISE = "all"
 
 
 def leaderboard(cases: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, method, noise): n, mean and std of each metric, median time, device.
+    """One row per (dataset, label, noise): n, mean and std of each metric, median time, device.
 
     Only finished rows are scored; ``n_failed`` counts the others so a method
     cannot climb the table by failing on hard cases.
     """
-    columns = ["dataset", "method", "noise", "n", "n_failed"]
+    columns = ["dataset", "method", "label", "noise", "n", "n_failed"]
     columns += [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["time_s_median", "device"]
     if cases.empty:
         return pd.DataFrame(columns=columns)
-    keys = ["dataset", "method", "noise"]
+    keys = ["dataset", "method", "label", "noise"]
     cases = cases.reindex(columns=[*cases.columns, *(m for m in METRICS if m not in cases.columns)])  # older runs
     ok = cases[cases.status == "ok"]
     board = ok.groupby(keys, sort=False).agg(
@@ -73,12 +80,12 @@ def leaderboard(cases: pd.DataFrame) -> pd.DataFrame:
     board["n"] = board["n"].fillna(0).astype(int)
     board["n_failed"] = board["n_failed"].fillna(0).astype(int)
     noise_order = {noise: i for i, noise in enumerate(dict.fromkeys(cases.noise))}
-    board = board.assign(_order=board.noise.map(noise_order)).sort_values(["dataset", "_order", "method"])
+    board = board.assign(_order=board.noise.map(noise_order)).sort_values(["dataset", "_order", "label"])
     return board.reindex(columns=columns).reset_index(drop=True)
 
 
 def print_leaderboard(board: pd.DataFrame, console: Console | None = None) -> None:
-    """One table per dataset: methods by PSNR averaged over noise levels, PSNR/SSIM per level."""
+    """One table per dataset: method labels by PSNR averaged over noise levels, PSNR/SSIM per level."""
     console = console or Console()
     for dataset, table_rows in board.groupby("dataset", sort=False):
         noises = list(dict.fromkeys(table_rows.noise))
@@ -89,14 +96,14 @@ def print_leaderboard(board: pd.DataFrame, console: Console | None = None) -> No
         for noise in noises:
             table.add_column(noise, justify="right")
         table.add_column("median s/image", justify="right")
-        ranking = table_rows.groupby("method").psnr_mean.mean().sort_values(ascending=False).index
-        for method in ranking:
+        ranking = table_rows.groupby("label").psnr_mean.mean().sort_values(ascending=False).index
+        for label in ranking:
             cells = []
             for noise in noises:
-                match = table_rows[(table_rows.method == method) & (table_rows.noise == noise)]
+                match = table_rows[(table_rows.label == label) & (table_rows.noise == noise)]
                 cells.append(_cell(match.iloc[0], has_psf) if len(match) else "")
-            times = table_rows[table_rows.method == method].time_s_median
-            table.add_row(method, *cells, f"{times.median():.3f}" if times.notna().any() else "")
+            times = table_rows[table_rows.label == label].time_s_median
+            table.add_row(label, *cells, f"{times.median():.3f}" if times.notna().any() else "")
         console.print(table)
 
 
@@ -127,6 +134,12 @@ class Run:
     directory: Path
     cases: pd.DataFrame
     manifest: dict[str, Any]
+    #: False for a run written before labels, whose images lie under ``outputs/<method>/``.
+    labelled: bool = True
+
+    def output(self, method: str, label: str, case_id: str) -> Path:
+        """Where this run saved the images of a row, if it saved them."""
+        return output_path(self.directory, label if self.labelled else method, case_id)
 
 
 def read_run(directory: Path) -> Run:
@@ -137,13 +150,54 @@ def read_run(directory: Path) -> Run:
         raise ValueError(f"{directory} has no cases.csv; pass folders written by `bench run` (results/runs/<dataset>)")
     manifest_path = directory / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    return Run(directory, read_cases(path), manifest)
+    return Run(directory, read_cases(path), manifest, labelled=has_labels(path))
+
+
+def has_labels(path: Path) -> bool:
+    """Whether a ``cases.csv`` was written with its ``label`` column (runs from before labels were not)."""
+    return "label" in pd.read_csv(path, nrows=0).columns
 
 
 def read_cases(path: Path) -> pd.DataFrame:
-    """A ``cases.csv`` with its text columns as text (a case id ``007`` stays ``007``), empty cells as NaN."""
+    """A ``cases.csv`` with its text columns as text (a case id ``007`` stays ``007``), empty cells as NaN.
+
+    Rows written before labels existed get theirs from ``method`` and ``params``.
+    """
     text_columns = {"error": str, "run_key": str, "params": str, "info": str, "case_id": str, "image": str, "noise": str}
-    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text_columns)
+    cases = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text_columns | {"label": str})
+    if "method" not in cases:
+        return cases
+    if "label" not in cases:
+        cases.insert(cases.columns.get_loc("method") + 1, "label", pd.Series(None, index=cases.index, dtype=object))
+    missing = cases["label"].isna()
+    if missing.any():
+        params = cases["params"].fillna("") if "params" in cases else pd.Series("", index=cases.index)
+        keys = list(zip(cases.loc[missing, "method"], params[missing]))
+        labels = {key: _label_from_text(*key) for key in set(keys)}
+        cases.loc[missing, "label"] = [labels[key] for key in keys]
+    return cases
+
+
+def _label_from_text(method: str, params: Any) -> str:
+    """The label of a method name and its JSON parameters; the name alone for an unknown method or unreadable JSON."""
+    from bench.registry import load_registry
+
+    method_cls = load_registry().methods.get(method)
+    try:
+        values = json.loads(params)
+    except (TypeError, ValueError):
+        return method
+    return method_label(method_cls, values) if method_cls is not None and isinstance(values, dict) else method
+
+
+def output_path(run: Path | str, label: str, case_id: str) -> Path:
+    """Where ``bench run --save-outputs`` writes a label's images of a case (``outputs/<label>/<case_id>.npz``).
+
+    The folder is the label percent-encoded but for ``[]=+`` (``a[x=1,y=2]``
+    becomes ``a[x=1%2Cy=2]``; ``/``, ``:`` and spaces are encoded too), a valid
+    name on every system; a plain method name is its own folder.
+    """
+    return Path(run) / "outputs" / quote(str(label), safe="[]=+") / f"{case_id}.npz"
 
 
 def load_runs(runs: Sequence[Run]) -> pd.DataFrame:
@@ -151,7 +205,7 @@ def load_runs(runs: Sequence[Run]) -> pd.DataFrame:
 
     ``variant`` names one dataset configuration: the dataset name, followed by
     the parameters that differ between the merged runs of that dataset
-    (``fresnel-zernike[theta_max=0.3]``). A (variant, method, case) finished in
+    (``fresnel-zernike[theta_max=0.3]``). A (variant, label, case) finished in
     several runs keeps the row of the last run given.
     """
     frames = []
@@ -169,7 +223,7 @@ def load_runs(runs: Sequence[Run]) -> pd.DataFrame:
     cases = pd.concat(frames, ignore_index=True)
     cases["variant"] = _variants(cases)
     cases = cases.sort_values("_run_index", kind="stable")
-    cases = cases.drop_duplicates(["variant", "method", "case_id"], keep="last").drop(columns="_run_index")
+    cases = cases.drop_duplicates(["variant", "label", "case_id"], keep="last").drop(columns="_run_index")
     cases["image"] = cases.get("image", cases["case_id"]).fillna(cases["case_id"])  # runs without images: a case each
     return cases.reset_index(drop=True)
 
@@ -257,9 +311,9 @@ def bootstrap_mean(
 
 
 def summarize(cases: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Per (variant, noise, method) and pooled over noise levels (noise ``all``): means with bootstrap intervals.
+    """Per (variant, noise, label) and pooled over noise levels (noise ``all``): means with bootstrap intervals.
 
-    Columns: variant, dataset, noise, method, blind, n, n_failed, for each
+    Columns: variant, dataset, noise, method, label, blind, n, n_failed, for each
     metric ``<metric>_mean``, ``<metric>_ci_low``, ``<metric>_ci_high``, then
     ``time_s_median``, ``peak_memory_mb_median``, device, and the
     ``p_dataset_*`` columns. Inside one (variant, noise) every method is
@@ -274,10 +328,11 @@ def summarize(cases: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.
             group = variant_cases if noise == ALL_NOISE else variant_cases[variant_cases["noise"] == noise]
             images = sorted(group["image"].astype(str).unique())
             draws = _resamples(len(images), n_boot, seed)
-            for method, method_cases in group.groupby("method", sort=False):
+            for label, method_cases in group.groupby("label", sort=False):
                 ok = method_cases[method_cases["status"] == "ok"]
                 row = {
-                    "variant": variant, "dataset": method_cases["dataset"].iloc[0], "noise": noise, "method": method,
+                    "variant": variant, "dataset": method_cases["dataset"].iloc[0], "noise": noise,
+                    "method": method_cases["method"].iloc[0], "label": label,
                     "blind": _is_true(method_cases["blind"]) if "blind" in method_cases else False,
                     "n": len(ok), "n_failed": len(method_cases) - len(ok),
                 }  # fmt: skip
@@ -292,7 +347,7 @@ def summarize(cases: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.
                 row["device"] = ", ".join(sorted(set(ok["device"].dropna().astype(str)))) if "device" in ok else ""
                 row.update({p: method_cases[p].iloc[0] for p in params})
                 rows.append(row)
-    columns = ["variant", "dataset", "noise", "method", "blind", "n", "n_failed"]
+    columns = ["variant", "dataset", "noise", "method", "label", "blind", "n", "n_failed"]
     columns += [f"{m}_{s}" for m in metrics for s in ("mean", "ci_low", "ci_high")]
     columns += ["time_s_median", "peak_memory_mb_median", "device", *params]
     return pd.DataFrame(rows).reindex(columns=columns)
@@ -338,7 +393,7 @@ def paired_differences(
 ) -> pd.DataFrame:
     """Which differences between the ``top`` methods of each variant are significant.
 
-    Methods are ranked by their mean ``metric`` (default :func:`ranking_metric`)
+    Methods, told apart by label (``method_a`` and ``method_b`` hold labels), are ranked by their mean ``metric`` (default :func:`ranking_metric`)
     over every case of the variant; for each pair, the mean difference over the
     cases both finished and its paired cluster-bootstrap interval at level
     ``1 - (1 - confidence) / m`` (Bonferroni over the m pairs of the variant).
@@ -349,10 +404,10 @@ def paired_differences(
         measure = metric or ranking_metric(group)
         if measure is None or group[measure].notna().sum() == 0 or group["image"].nunique() < MIN_IMAGES:
             continue
-        ranked = group.groupby("method")[measure].mean().dropna().sort_values(ascending=False).index[:top]
+        ranked = group.groupby("label")[measure].mean().dropna().sort_values(ascending=False).index[:top]
         pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1 :]]
         level = 1 - (1 - confidence) / max(len(pairs), 1)
-        table = group.pivot_table(index="case_id", columns="method", values=measure, aggfunc="first")
+        table = group.pivot_table(index="case_id", columns="label", values=measure, aggfunc="first")
         images = group.drop_duplicates("case_id").set_index("case_id")["image"].astype(str)
         for a, b in pairs:
             difference = (table[a] - table[b]).dropna()
@@ -374,12 +429,12 @@ def paired_differences(
 def benchopt_columns(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary with benchopt's result names added: solver_name, dataset_name, objective_*, p_dataset_*.
 
-    ``dataset_name`` follows benchopt's ``Name[param=value,...]`` with the noise
+    ``solver_name`` is the label (benchopt's ``Name[param=value,...]`` too), ``dataset_name`` follows benchopt's ``Name[param=value,...]`` with the noise
     level and the parameters that tell the merged configurations apart.
     """
     frame = summary.copy()
     metrics = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean")]
-    frame["solver_name"] = frame["method"]
+    frame["solver_name"] = frame["label"]
     frame["dataset_name"] = [
         f"{variant[:-1]},noise={noise}]" if variant.endswith("]") else f"{variant}[noise={noise}]"
         for variant, noise in zip(frame["variant"], frame["noise"])
@@ -407,11 +462,11 @@ def markdown_report(summary: pd.DataFrame, significance: pd.DataFrame, cases: pd
         lines += [f"## {variant}", "", order, ""]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for rank, (_, row) in enumerate(ranked_rows(pooled, metric).iterrows(), start=1):
-            cells = [str(rank), row["method"], "yes" if row["blind"] else "no"]
+            cells = [str(rank), row["label"], "yes" if row["blind"] else "no"]
             cells += [format_interval(row, m) for m in shown]
             if len(noises) > 1 and metric == "psnr":
                 for noise in noises:
-                    match = rows[(rows["method"] == row["method"]) & (rows["noise"] == noise)]
+                    match = rows[(rows["label"] == row["label"]) & (rows["noise"] == noise)]
                     cells.append(format_value(match.iloc[0]["psnr_mean"], "psnr") if len(match) else "")
             cells += [format_seconds(row["time_s_median"]), str(int(row["n_failed"]))]
             lines.append("| " + " | ".join(cells) + " |")
@@ -435,10 +490,10 @@ def pooled_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def ranked_rows(pooled: pd.DataFrame, metric: str | None) -> pd.DataFrame:
-    """Best mean ``metric`` first (ties and missing scores by name), or by name without a metric."""
+    """Best mean ``metric`` first (ties and missing scores by label), or by label without a metric."""
     if metric is None or f"{metric}_mean" not in pooled:
-        return pooled.sort_values("method")
-    return pooled.sort_values([f"{metric}_mean", "method"], ascending=[False, True], na_position="last")
+        return pooled.sort_values("label")
+    return pooled.sort_values([f"{metric}_mean", "label"], ascending=[False, True], na_position="last")
 
 
 def format_value(value: float, metric: str) -> str:

@@ -1,9 +1,12 @@
 """Run methods on a dataset's cases: isolate, time, score, write as you go, resume.
 
-Every (method, case) result is appended to ``cases.csv`` and the file is
-replaced atomically, so a crash loses nothing finished. A rerun into the same
-folder skips every row already finished with the same method parameters,
-dataset configuration and device. An exception in a method becomes a row
+Every (method label, case) result is appended to ``cases.csv`` and the file is
+replaced atomically, so a crash loses nothing finished. Each row carries its
+``label`` (:func:`bench.config.method_label`): runs of one method with other
+parameters (``budget=full`` after ``budget=fast``) add rows beside the older
+ones, a rerun with the same label replaces them. A rerun into the same folder
+skips every row already finished with the same method parameters, dataset
+configuration and device. An exception in a method becomes a row
 with ``status=error`` and its message; the other methods go on.
 """
 
@@ -28,16 +31,16 @@ from omegaconf import OmegaConf
 
 from bench.api import BaseMethod, Case
 from bench.cases import CaseStore, default_cache_dir
-from bench.config import compose, make_dataset, make_method, split_overrides
+from bench.config import compose, make_dataset, make_method, method_label, method_parameters, split_overrides
 from bench.metrics import score
 from bench.registry import Registry, load_registry
-from bench.report import leaderboard, read_cases
+from bench.report import has_labels, leaderboard, output_path, read_cases
 from bench.timing import device_name, environment, timed
 
 __all__ = ["CASE_COLUMNS", "RunOutcome", "call_method", "resolve_methods", "run_benchmark"]
 
 CASE_COLUMNS = [
-    "method", "dataset", "case_id", "image", "noise", "blind",
+    "method", "label", "dataset", "case_id", "image", "noise", "blind",
     "psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr",
     "reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um",
     "time_s", "peak_memory_mb", "device", "status", "error", "params", "info", "run_key",
@@ -127,18 +130,21 @@ def _run_method(
 ) -> tuple[pd.DataFrame, str | None]:
     """Run one method on every unfinished case; returns the updated rows and a skip reason."""
     name = method_cls.name
+    params = method_parameters(method_cls, overrides)  # unknown names were rejected by run_benchmark
+    label = method_label(method_cls, params)
+    params_json = json.dumps(params, sort_keys=True, default=str)
     try:
-        method, params = make_method(method_cls, overrides)
-    except Exception as error:  # bad parameters: every case of this method fails the same way
-        return _record_all(rows, out, method_cls, cases, dataset, f"{type(error).__name__}: {error}", device), None
+        method = method_cls(**params)
+    except Exception as error:  # bad values: every case of this method fails the same way
+        error_text = f"{type(error).__name__}: {error}"
+        return _record_all(rows, out, method_cls, label, params_json, cases, dataset, error_text, device), None
     reason = method.unavailable(device)
     if reason:
         return rows, reason
-    params_json = json.dumps(params, sort_keys=True, default=str)
     run_key = hashlib.sha256(f"{params_json}|{dataset_key}|{device.type}".encode()).hexdigest()[:12]
     done = set(rows.loc[(rows.method == name) & (rows.run_key == run_key) & (rows.status == "ok"), "case_id"])
     if save_outputs:  # a row finished without --save-outputs is redone to save its images
-        done = {case_id for case_id in done if (out / "outputs" / name / f"{case_id}.npz").exists()}
+        done = {case_id for case_id in done if output_path(out, label, case_id).exists()}
     todo = [case for case in cases if case.case_id not in done]
     if not todo:
         return rows, None
@@ -147,10 +153,10 @@ def _run_method(
         call_method(method, todo[0], device)  # warm-up, not timed
     except Exception:
         pass  # the timed call below fails the same way and records why
-    iterator = progress(todo, len(todo), name) if progress else todo
+    iterator = progress(todo, len(todo), label) if progress else todo
     for case in iterator:
-        row = _run_case(method, case, device, out if save_outputs else None)
-        row.update(method=name, dataset=dataset, params=params_json, run_key=run_key)
+        row = _run_case(method, case, device, output_path(out, label, case.case_id) if save_outputs else None)
+        row.update(method=name, label=label, dataset=dataset, params=params_json, run_key=run_key)
         rows = _append(rows, row, out)
     return rows, None
 
@@ -168,8 +174,8 @@ def call_method(method: BaseMethod, case: Case, device: torch.device):
         return method.run(y, psf)
 
 
-def _run_case(method: BaseMethod, case: Case, device: torch.device, outputs: Path | None) -> dict[str, Any]:
-    """One timed, scored call; any exception becomes an error row."""
+def _run_case(method: BaseMethod, case: Case, device: torch.device, output: Path | None) -> dict[str, Any]:
+    """One timed, scored call, its images saved to ``output`` if given; any exception becomes an error row."""
     row = _case_row(case, method.blind, device)
     try:
         result, timing = timed(lambda: call_method(method, case, device), device)
@@ -178,10 +184,10 @@ def _run_case(method: BaseMethod, case: Case, device: torch.device, outputs: Pat
         row.update(score(case.x, x_hat, case.psf, psf_hat, y=case.y, scoring=case.scoring))
         row.update(time_s=timing.seconds, peak_memory_mb=timing.peak_memory_mb, status="ok", error="")
         row["info"] = json.dumps({k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool))})
-        if outputs is not None:
+        if output is not None:
             arrays = {"x_hat": x_hat} if psf_hat is None else {"x_hat": x_hat, "psf_hat": psf_hat}
-            (outputs / "outputs" / method.name).mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(outputs / "outputs" / method.name / f"{case.case_id}.npz", **arrays)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(output, **arrays)
     except Exception as error:
         row.update(status="error", error=f"{type(error).__name__}: {error}".strip())
         row["traceback"] = traceback.format_exc(limit=-3)
@@ -209,24 +215,26 @@ def _case_row(case: Case, blind: bool, device: torch.device) -> dict[str, Any]:
 
 
 def _record_all(
-    rows: pd.DataFrame, out: Path, method_cls: type[BaseMethod], cases: list[Case], dataset: str, error: str,
-    device: torch.device,
+    rows: pd.DataFrame, out: Path, method_cls: type[BaseMethod], label: str, params_json: str, cases: list[Case],
+    dataset: str, error: str, device: torch.device,
 ) -> pd.DataFrame:
     """An error row for every case: the method could not be built."""
     for case in cases:
         row = _case_row(case, method_cls.blind, device)
-        row.update(method=method_cls.name, dataset=dataset, status="error", error=error, run_key="")
+        row.update(method=method_cls.name, label=label, dataset=dataset, status="error", error=error,
+                   params=params_json, run_key="")  # fmt: skip
         rows = _append(rows, row, out)
     return rows
 
 
 def _append(rows: pd.DataFrame, row: dict[str, Any], out: Path) -> pd.DataFrame:
-    """Replace any older row of the same (method, dataset, case) and write cases.csv atomically."""
+    """Replace any older row of the same (method, label, dataset, case) and write cases.csv atomically."""
     trace = row.pop("traceback", None)
     if trace:
         with open(out / "errors.log", "a") as log:
-            log.write(f"--- {row['method']} {row['case_id']}\n{trace}\n")
-    keep = ~((rows.method == row["method"]) & (rows.dataset == row["dataset"]) & (rows.case_id == row["case_id"]))
+            log.write(f"--- {row['label']} {row['case_id']}\n{trace}\n")
+    same = (rows.method == row["method"]) & (rows.label == row["label"]) & (rows.dataset == row["dataset"])
+    keep = ~(same & (rows.case_id == row["case_id"]))
     new = pd.DataFrame([{column: row.get(column, math.nan) for column in CASE_COLUMNS}])
     rows = new if rows.empty else pd.concat([rows[keep], new], ignore_index=True)
     _write_csv(rows, out / "cases.csv")
@@ -234,9 +242,28 @@ def _append(rows: pd.DataFrame, row: dict[str, Any], out: Path) -> pd.DataFrame:
 
 
 def _read_rows(path: Path) -> pd.DataFrame:
+    """The finished rows of a run folder; a folder from before labels is brought up to date first."""
     if not path.exists():
         return pd.DataFrame(columns=CASE_COLUMNS)
-    return read_cases(path).reindex(columns=CASE_COLUMNS)
+    rows = read_cases(path).reindex(columns=CASE_COLUMNS)
+    if not has_labels(path):
+        _move_unlabelled_outputs(rows, path.parent)
+        _write_csv(rows, path)
+    return rows
+
+
+def _move_unlabelled_outputs(rows: pd.DataFrame, out: Path) -> None:
+    """Move the images a run saved before labels existed from ``outputs/<method>/`` to their label's folder."""
+    folders = set()
+    for row in rows[rows.label != rows.method].itertuples():
+        source, target = output_path(out, row.method, row.case_id), output_path(out, row.label, row.case_id)
+        if source.exists() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source.replace(target)
+            folders.add(source.parent)
+    for folder in folders:
+        if not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

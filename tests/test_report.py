@@ -154,3 +154,47 @@ def test_leaderboard_of_a_run_still_counts_failures(tmp_path):
 def test_cli_report_rejects_a_folder_without_cases(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "has no cases.csv" in capsys.readouterr().out
+
+
+def test_report_shows_each_label_of_a_method_as_its_own_entry_with_its_image_panels(tmp_path):
+    """Two budgets of ``rl`` in one run: two ranked entries, benchopt solver names, panels read from their folders."""
+    from bench.report import output_path
+
+    run = _write_run(tmp_path / "run")
+    cases = pd.read_csv(run / "cases.csv")
+    full = cases[cases.method == "rl"].assign(label="rl[budget=full,tol=0.1]", psnr=lambda c: c.psnr + 2)
+    cases = pd.concat([cases.assign(label=cases.method), full], ignore_index=True)
+    cases.to_csv(run / "cases.csv", index=False)
+    for case_id in full.case_id:  # only this label saved images: the panels must find them under its folder
+        output_path(run, "rl[budget=full,tol=0.1]", case_id).parent.mkdir(parents=True, exist_ok=True)
+        (run / "outputs" / "wiener" / f"{case_id}.npz").rename(output_path(run, "rl[budget=full,tol=0.1]", case_id))
+    for method in ("wiener", "rl", "blur_id"):
+        for path in (run / "outputs" / method).glob("*.npz"):
+            path.unlink()
+    write_report([run], tmp_path / "out", n_boot=100, panels=1)
+    board = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    pooled = board[board.noise == "all"].set_index("label")
+    assert pooled.loc["rl[budget=full,tol=0.1]", "method"] == "rl" == pooled.loc["rl", "method"]
+    assert pooled.loc["rl[budget=full,tol=0.1]", "solver_name"] == "rl[budget=full,tol=0.1]"
+    assert pooled.loc["rl[budget=full,tol=0.1]", "psnr_mean"] == pytest.approx(pooled.loc["rl", "psnr_mean"] + 2)
+    assert "| 1 | rl[budget=full,tol=0.1] |" in (tmp_path / "out" / "leaderboard.md").read_text()
+    page = (tmp_path / "out" / "leaderboard.html").read_text()
+    assert ">rl[budget=full,tol=0.1]<" in page and ">rl<" in page and "No image panels" not in page
+
+
+def test_report_finds_the_images_of_a_run_from_before_labels(tmp_path):
+    """An old run has no label column and its images under outputs/<method>/, even where the label says more."""
+    run = _write_run(tmp_path / "run")
+    cases = pd.read_csv(run / "cases.csv")
+    cases.loc[cases.method == "wiener", ["method", "params"]] = ["deepblur", '{"preset": "cpu"}']
+    cases.to_csv(run / "cases.csv", index=False)
+    (run / "outputs" / "wiener").rename(run / "outputs" / "deepblur")
+    for method in ("rl", "blur_id"):
+        for path in (run / "outputs" / method).glob("*.npz"):
+            path.unlink()
+    loaded = read_run(run)
+    assert not loaded.labelled and set(loaded.cases.label) >= {"deepblur[preset=cpu]", "rl"}
+    assert loaded.output("deepblur", "deepblur[preset=cpu]", "i0-low") == run / "outputs" / "deepblur" / "i0-low.npz"
+    write_report([run], tmp_path / "out", n_boot=100, panels=1)
+    page = (tmp_path / "out" / "leaderboard.html").read_text()
+    assert ">deepblur[preset=cpu]<" in page and "No image panels" not in page

@@ -107,12 +107,20 @@ def test_resume_after_crash_recomputes_nothing_finished(plugins, tmp_path):
     assert len(pd.read_csv(tmp_path / "cases.csv")) == 4
 
 
-def test_changed_parameters_are_recomputed(plugins, tmp_path):
+def test_changed_parameters_are_recomputed_beside_the_default_rows(plugins, tmp_path):
     run(tmp_path)
     Scaled.calls = 0
-    cases = run(tmp_path, "scaled", "scaled.gain=0.5").cases
-    assert Scaled.calls == 5 and len(cases) == 4
-    assert all(json.loads(p)["gain"] == 0.5 for p in cases.params)
+    outcome = run(tmp_path, "scaled", "scaled.gain=0.5", "save_outputs=true")
+    assert Scaled.calls == 5 and len(outcome.cases) == 8
+    by_label = outcome.cases.groupby("label").params.agg(lambda p: {json.loads(v)["gain"] for v in p})
+    assert by_label.to_dict() == {"scaled": {1.0}, "scaled[gain=0.5]": {0.5}}
+    board = pd.read_csv(tmp_path / "leaderboard.csv")
+    assert set(board.label) == {"scaled", "scaled[gain=0.5]"} and set(board.method) == {"scaled"}
+    psnr = board.groupby("label").psnr_mean.mean()
+    assert psnr["scaled[gain=0.5]"] < psnr["scaled"]  # each entry averages its own rows only
+    assert (tmp_path / "outputs" / "scaled[gain=0.5]" / "camera-high.npz").exists()
+    Scaled.calls = 0
+    assert len(run(tmp_path).cases) == 8 and Scaled.calls == 0  # the default rows are still there and finished
 
 
 def test_unavailable_method_is_skipped_with_its_reason(plugins, tmp_path):
@@ -148,3 +156,16 @@ def test_finished_rows_read_back_keep_text_ids(tmp_path):
     )
     rows = _read_rows(tmp_path / "cases.csv")
     assert (rows.case_id.iloc[0], rows.image.iloc[0], rows.noise.iloc[0]) == ("007", "01", "0.10")
+
+
+def test_a_run_folder_from_before_labels_is_labelled_and_keeps_its_saved_images(plugins, tmp_path):
+    run(tmp_path, "scaled", "scaled.gain=0.5", "save_outputs=true")
+    old = pd.read_csv(tmp_path / "cases.csv").drop(columns="label")  # as written before labels existed
+    old.to_csv(tmp_path / "cases.csv", index=False)
+    (tmp_path / "outputs" / "scaled[gain=0.5]").rename(tmp_path / "outputs" / "scaled")
+    Scaled.calls = 0
+    cases = run(tmp_path, "scaled", "scaled.gain=0.5", "save_outputs=true").cases
+    assert Scaled.calls == 0 and set(cases.label) == {"scaled[gain=0.5]"}  # finished rows and images found
+    assert "label" in pd.read_csv(tmp_path / "cases.csv").columns
+    assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["scaled[gain=0.5]"]
+    assert len(list((tmp_path / "outputs" / "scaled[gain=0.5]").glob("*.npz"))) == 4
