@@ -7,9 +7,9 @@ the sortable ranking with 95 % bootstrap intervals, which differences between
 the top methods are significant, PSNR and PSF-SNR against the noise level,
 time against quality, and image panels (degraded, restored by every method,
 reference, estimated against true PSF) for a few cases saved with
-``bench run --save-outputs``. Methods are named by their label
-(``name[param=value,...]``), so two budgets of one method are two entries. Datasets run at several ``theta_max`` get PSNR
-and PSF-SNR against θ_max.
+``bench run --save-outputs``. Datasets run at several ``theta_max`` get PSNR
+and PSF-SNR against θ_max. Methods are named by their label
+(``name[param=value,...]``), so two budgets of one method are two entries.
 """
 
 from __future__ import annotations
