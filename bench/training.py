@@ -28,13 +28,14 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from bench.images import TRAIN_IMAGES, TRAIN_PHANTOM_SEED_OFFSET, load_image
+from bench.metrics import psf_snr, psnr
 from bench.physics import NOLL_INDICES, NoiseLevel, blur_valid, degrade, zernike_psfs
 
 __all__ = [
@@ -43,8 +44,14 @@ __all__ = [
     "Degradations",
     "TrainingBatch",
     "fit",
+    "fit_stage",
     "load_checkpoint",
+    "mean_psf_snr",
+    "mean_psnr",
     "save_checkpoint",
+    "start_training",
+    "training_card",
+    "validation_set",
 ]
 
 #: Seed offset of the validation sampler, so validation never repeats a training draw.
@@ -205,11 +212,17 @@ class DegradationSampler:
         )
 
 
-def validation_batches(degradations: Degradations, *, seed: int, count: int, batch_size: int, device) -> list[TrainingBatch]:
-    """A fixed validation set from the training images, drawn with a disjoint seed."""
+def validation_batches(
+    degradations: Degradations, *, seed: int, count: int, batch_size: int, device, **pool: int
+) -> list[TrainingBatch]:
+    """A fixed validation set from the training images, drawn with a disjoint seed.
+
+    ``pool`` takes :class:`DegradationSampler`'s ``image_size`` and ``generated_per_kind``.
+    """
     sampler = DegradationSampler(
-        degradations, seed=seed + VALIDATION_SEED_OFFSET, device=device, psf_bank=count * batch_size, psf_refresh=0
-    )
+        degradations, seed=seed + VALIDATION_SEED_OFFSET, device=device, psf_bank=count * batch_size, psf_refresh=0,
+        **pool,
+    )  # fmt: skip
     return [sampler.sample(batch_size) for _ in range(count)]
 
 
@@ -282,6 +295,84 @@ def fit(
             running = []
     model.eval()
     return figures
+
+
+def start_training(config: Any, checkpoint: Path) -> tuple[dict[str, Any], torch.device, TrainingLog]:
+    """Resolve a composed training configuration, seed the network initialisation, open the log beside ``checkpoint``."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_container(config, resolve=True)
+    torch.manual_seed(cfg["seed"])
+    return cfg, torch.device(cfg["device"]), TrainingLog(Path(checkpoint).with_suffix(".log.csv"))
+
+
+def validation_set(
+    cfg: Mapping[str, Any], degradations: Degradations, device: torch.device, *, seed_shift: int = 0
+) -> list[TrainingBatch]:
+    """The configured validation batches (``cfg["validation"]``) for one training stage."""
+    v = cfg["validation"]
+    pool = {key: value for key, value in cfg.get("sampler", {}).items() if key in ("image_size", "generated_per_kind")}
+    return validation_batches(
+        degradations, seed=cfg["seed"] + seed_shift, count=v["batches"], batch_size=v["batch_size"], device=device,
+        **pool,
+    )  # fmt: skip
+
+
+def fit_stage(
+    cfg: Mapping[str, Any],
+    stage: str,
+    network: nn.Module,
+    degradations: Degradations,
+    device: torch.device,
+    log: TrainingLog,
+    progress: Callable[[Iterable[int], int, str], Iterable[int]] | None,
+    *,
+    loss: Callable[[TrainingBatch], torch.Tensor],
+    validate: Callable[[], Mapping[str, float]],
+    seed_shift: int = 0,
+) -> dict[str, float]:
+    """:func:`fit` one stage with the settings of ``cfg[stage]`` (steps, batch size, learning rate)."""
+    settings = cfg[stage]
+    # The optional ``sampler`` section holds DegradationSampler keywords (pool size, PSF bank).
+    sampler = DegradationSampler(degradations, seed=cfg["seed"] + seed_shift, device=device, **cfg.get("sampler", {}))
+    return fit(
+        network, loss, sampler,
+        stage=stage, steps=settings["steps"], batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"], validate=validate,
+        validate_every=cfg["validation"]["every"], log=log, progress=progress,
+    )  # fmt: skip
+
+
+def mean_psnr(batches: Sequence[TrainingBatch], restore: Callable[[TrainingBatch], torch.Tensor]) -> float:
+    """Mean PSNR (data range 1) of ``restore(batch)`` against the sharp images, over batches."""
+    return float(np.mean([
+        psnr(x, x_hat, data_range=1.0)
+        for batch in batches
+        for x, x_hat in zip(batch.x[:, 0].cpu().numpy(), restore(batch)[:, 0].cpu().numpy())
+    ]))  # fmt: skip
+
+
+def mean_psf_snr(batches: Sequence[TrainingBatch], estimate: Callable[[TrainingBatch], torch.Tensor]) -> float:
+    """Mean PSF-SNR (Deep-Blur eq. 6, :func:`bench.metrics.psf_snr`) of ``estimate(batch)`` over batches."""
+    return float(np.mean([
+        psf_snr(true, guess)
+        for batch in batches
+        for true, guess in zip(batch.psf[:, 0].cpu().numpy(), estimate(batch)[:, 0].cpu().numpy())
+    ]))  # fmt: skip
+
+
+def training_card(config: Any, figures: Mapping[str, float], log: TrainingLog) -> dict[str, Any]:
+    """What a checkpoint's JSON card records besides what :func:`save_checkpoint` adds."""
+    from omegaconf import OmegaConf
+
+    last_of_stage = {row["stage"]: row for row in log.rows}
+    return {
+        "command": f"bench train {config.method} preset={config.preset}",
+        "config": OmegaConf.to_container(config, resolve=True),
+        "validation": dict(figures),
+        "training_minutes": round(sum(row["minutes"] for row in last_of_stage.values()), 1),
+        "log": log.path.name,
+    }
 
 
 class CheckpointError(RuntimeError):

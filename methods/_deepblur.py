@@ -24,17 +24,15 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from bench.metrics import psf_snr, psnr
 from bench.physics import NOLL_INDICES, FFTConvolver, pad, psf_to_otf, zernike_psfs
 from bench.solvers import NOISE_FLOOR, noise_std
 from bench.training import (
-    DegradationSampler, Degradations, TrainingBatch, TrainingLog, fit, save_checkpoint, validation_batches,
+    Degradations, fit_stage, mean_psf_snr, mean_psnr, save_checkpoint, start_training, training_card, validation_set,
 )  # fmt: skip
 
 #: Positions in the coefficient vector of the even Zernike modes (defocus,
@@ -252,8 +250,6 @@ class UnrolledDouglasRachford(nn.Module):
         return x[..., margin : margin + height, margin : margin + width]
 
 
-
-
 def build_deepblur(architecture: Mapping[str, Any]) -> dict[str, nn.Module]:
     """The identification and deblurring networks an architecture record describes."""
     return {
@@ -273,7 +269,7 @@ def train_deepblur(config: Any, checkpoint: Path, progress=None) -> dict[str, fl
     The deblurring network is trained on the PSFs *estimated* by the frozen
     identification network, so it learns to absorb identification errors.
     """
-    cfg, device, log = _start(config, checkpoint)
+    cfg, device, log = start_training(config, checkpoint)
     id_data = Degradations(**{**cfg["degradations"], "patch": cfg["identification"]["patch"]})
     architecture = {
         "identification": {
@@ -287,32 +283,25 @@ def train_deepblur(config: Any, checkpoint: Path, progress=None) -> dict[str, fl
     networks = {name: net.to(device) for name, net in build_deepblur(architecture).items()}
     identification, deblurring = networks["identification"], networks["deblurring"]
 
-    id_val = _validation(cfg, id_data, device, seed_shift=0)
-    _fit_stage(
+    id_val = validation_set(cfg, id_data, device, seed_shift=0)
+    fit_stage(
         cfg, "identification", identification, id_data, device, log, progress,
         loss=lambda batch: identification.loss(
             batch.y, batch.coeff, batch.fc, batch.psf, cfg["identification"]["psf_weight"]
         ),
-        validate=lambda: {"val_psf_snr": _mean_psf_snr(id_val, lambda batch: identification.psf(batch.y))},
+        validate=lambda: {"val_psf_snr": mean_psf_snr(id_val, lambda batch: identification.psf(batch.y))},
     )  # fmt: skip
     identification.requires_grad_(False)
 
     db_data = Degradations(**{**cfg["degradations"], "patch": cfg["deblurring"]["patch"]})
-    db_val = _validation(cfg, db_data, device, seed_shift=1)
+    db_val = validation_set(cfg, db_data, device, seed_shift=1)
 
     def deblurring_figures() -> dict[str, float]:
-        def mean_psnr(restore) -> float:
-            return float(np.mean([
-                psnr(x, x_hat, data_range=1.0)
-                for batch in db_val
-                for x, x_hat in zip(batch.x[:, 0].cpu().numpy(), restore(batch)[:, 0].cpu().numpy())
-            ]))  # fmt: skip
-
         return {
-            "val_psf_snr": _mean_psf_snr(db_val, lambda batch: identification.psf(batch.y)),
-            "val_psnr_input": mean_psnr(lambda batch: batch.y),
-            "val_psnr": mean_psnr(lambda batch: deblurring(batch.y, identification.psf(batch.y))),
-            "val_psnr_oracle": mean_psnr(lambda batch: deblurring(batch.y, batch.psf)),
+            "val_psf_snr": mean_psf_snr(db_val, lambda batch: identification.psf(batch.y)),
+            "val_psnr_input": mean_psnr(db_val, lambda batch: batch.y),
+            "val_psnr": mean_psnr(db_val, lambda batch: deblurring(batch.y, identification.psf(batch.y))),
+            "val_psnr_oracle": mean_psnr(db_val, lambda batch: deblurring(batch.y, batch.psf)),
         }
 
     def deblurring_loss(batch) -> torch.Tensor:
@@ -320,17 +309,17 @@ def train_deepblur(config: Any, checkpoint: Path, progress=None) -> dict[str, fl
             estimated = identification.psf(batch.y)
         return F.mse_loss(deblurring(batch.y, estimated), batch.x)
 
-    figures = _fit_stage(
+    figures = fit_stage(
         cfg, "deblurring", deblurring, db_data, device, log, progress,
         loss=deblurring_loss, validate=deblurring_figures, seed_shift=1,
     )  # fmt: skip
-    save_checkpoint(checkpoint, networks, architecture=architecture, card=_card(config, figures, log))
+    save_checkpoint(checkpoint, networks, architecture=architecture, card=training_card(config, figures, log))
     return figures
 
 
 def train_conditioned(config: Any, checkpoint: Path, progress=None) -> dict[str, float]:
     """The conditioned identification network, trained with poster 001's loss (eq. 4)."""
-    cfg, device, log = _start(config, checkpoint)
+    cfg, device, log = start_training(config, checkpoint)
     data = Degradations(**{**cfg["degradations"], "patch": cfg["identification"]["patch"]})
     architecture = {
         "identification": {
@@ -342,59 +331,11 @@ def train_conditioned(config: Any, checkpoint: Path, progress=None) -> dict[str,
     }
     networks = {name: net.to(device) for name, net in build_conditioned(architecture).items()}
     network = networks["identification"]
-    val = _validation(cfg, data, device, seed_shift=0)
-    figures = _fit_stage(
+    val = validation_set(cfg, data, device, seed_shift=0)
+    figures = fit_stage(
         cfg, "identification", network, data, device, log, progress,
         loss=lambda batch: network.loss(batch, cfg["identification"]["data_weight"]),
-        validate=lambda: {"val_psf_snr": _mean_psf_snr(val, lambda batch: network(batch.y, batch.fc, batch.theta_max))},
+        validate=lambda: {"val_psf_snr": mean_psf_snr(val, lambda batch: network(batch.y, batch.fc, batch.theta_max))},
     )  # fmt: skip
-    save_checkpoint(checkpoint, networks, architecture=architecture, card=_card(config, figures, log))
+    save_checkpoint(checkpoint, networks, architecture=architecture, card=training_card(config, figures, log))
     return figures
-
-
-def _start(config: Any, checkpoint: Path) -> tuple[dict[str, Any], torch.device, TrainingLog]:
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.to_container(config, resolve=True)
-    torch.manual_seed(cfg["seed"])  # network initialisation
-    return cfg, torch.device(cfg["device"]), TrainingLog(Path(checkpoint).with_suffix(".log.csv"))
-
-
-def _validation(cfg, degradations: Degradations, device, *, seed_shift: int) -> list[TrainingBatch]:
-    v = cfg["validation"]
-    return validation_batches(
-        degradations, seed=cfg["seed"] + seed_shift, count=v["batches"], batch_size=v["batch_size"], device=device
-    )
-
-
-def _fit_stage(cfg, stage: str, network, degradations, device, log, progress, *, loss, validate, seed_shift=0):
-    settings = cfg[stage]
-    return fit(
-        network, loss, DegradationSampler(degradations, seed=cfg["seed"] + seed_shift, device=device),
-        stage=stage, steps=settings["steps"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], validate=validate,
-        validate_every=cfg["validation"]["every"], log=log, progress=progress,
-    )  # fmt: skip
-
-
-def _mean_psf_snr(batches: Sequence[TrainingBatch], estimate) -> float:
-    """Mean PSF-SNR (Deep-Blur eq. 6, :func:`bench.metrics.psf_snr`) of ``estimate(batch)`` over batches."""
-    return float(np.mean([
-        psf_snr(true, guess)
-        for batch in batches
-        for true, guess in zip(batch.psf[:, 0].cpu().numpy(), estimate(batch)[:, 0].cpu().numpy())
-    ]))  # fmt: skip
-
-
-def _card(config: Any, figures: Mapping[str, float], log: TrainingLog) -> dict[str, Any]:
-    """What the checkpoint's JSON card records besides what :func:`bench.training.save_checkpoint` adds."""
-    from omegaconf import OmegaConf
-
-    last_of_stage = {row["stage"]: row for row in log.rows}
-    return {
-        "command": f"bench train {config.method} preset={config.preset}",
-        "config": OmegaConf.to_container(config, resolve=True),
-        "validation": dict(figures),
-        "training_minutes": round(sum(row["minutes"] for row in last_of_stage.values()), 1),
-        "log": log.path.name,
-    }
