@@ -144,16 +144,24 @@ def test_missing_and_corrupt_checkpoints_name_the_file_and_the_command(tmp_path)
         load_checkpoint(tmp_path / "bad.pt", build_deepblur, recreate="bench train deepblur preset=cpu")
 
 
-@pytest.mark.parametrize("name", ["deepblur", "deepblur-oracle", "psf-id-conditioned"])
+LEARNED = sorted(name for name, cls in load_registry().methods.items() if cls.learned)
+
+
+def test_every_learned_plugin_is_a_learned_method():
+    assert {"deepblur", "deepblur-oracle", "psf-id-conditioned", "nafnet", "swinir"} <= set(LEARNED)
+    assert load_registry().method("deepblur-oracle").training_target() == "deepblur"
+
+
+@pytest.mark.parametrize("name", LEARNED)
 def test_learned_plugins_report_a_missing_preset(name):
     method_cls = load_registry().method(name)
-    assert issubclass(method_cls, LearnedMethod) and method_cls.learned
+    assert issubclass(method_cls, LearnedMethod)
     reason = method_cls(preset="nonexistent").unavailable(torch.device("cpu"))
-    target = "deepblur" if name == "deepblur-oracle" else name
+    target = method_cls.training_target()
     assert reason == f"missing checkpoint {target}-nonexistent.pt: recreate it with `bench train {target} preset=nonexistent`"
 
 
-@pytest.mark.parametrize("name", ["deepblur", "psf-id-conditioned"])
+@pytest.mark.parametrize("name", LEARNED)
 def test_shipped_cpu_checkpoints_load(name):
     method = load_registry().method(name)()
     assert method.unavailable(torch.device("cpu")) is None, "the cpu checkpoint must ship with the project"
