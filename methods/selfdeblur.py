@@ -188,7 +188,7 @@ class Method(BaseMethod):
         "A. Brozova, Deep learning in zero-shot blind image deconvolution, 2022 (no-blur start, early stopping).",
     )
     requires = ("deepinv",)
-    test_params = {"iterations": 4, "kernel_size": 3}
+    test_params = {"iterations": 4, "kernel_size": 9}
     label_parameters = ("budget",)
     #: Adam step size of the image generator (Ren et al.'s code).
     image_lr = 1e-2
