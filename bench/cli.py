@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -104,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _train(args)
         return _export(args)
     except ValueError as error:  # bad user input: say what is wrong, no traceback
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {escape(str(error))}")
         return 2
 
 
@@ -144,7 +145,7 @@ def _list() -> int:
     console.print(datasets)
 
     for broken in registry.broken:
-        console.print(f"[red]failed to load {broken.kind} {broken.source}:[/red] {broken.error}")
+        console.print(f"[red]failed to load {broken.kind} {broken.source}:[/red] {escape(str(broken.error))}")
     return 0
 
 
@@ -158,12 +159,13 @@ def _run(args: argparse.Namespace) -> int:
     overrides += ["save_outputs=true"] if args.save_outputs else []
     with _progress_bar(label_width=22) as progress:
         outcome = run_benchmark(
-            args.method, args.dataset, overrides, progress=progress, log=lambda line: console.print(f"[yellow]{line}[/yellow]")
+            args.method, args.dataset, overrides, progress=progress, log=lambda line: console.print(f"[yellow]{escape(line)}[/yellow]")
         )
     print_leaderboard(outcome.leaderboard, console)
     failed = outcome.cases[outcome.cases.status == "error"]
-    for _, row in failed.drop_duplicates("method").iterrows():
-        console.print(f"[red]{row.method} failed on {(failed.method == row.method).sum()} case(s):[/red] {row.error}")
+    for _, row in failed.drop_duplicates("label").iterrows():
+        count = (failed.label == row.label).sum()
+        console.print(f"[red]{escape(row.label)} failed on {count} case(s):[/red] {escape(str(row.error))}")
     console.print(f"results in {outcome.out}/ (cases.csv, leaderboard.csv, manifest.json)")
     return 0
 

@@ -30,6 +30,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bench.config import method_label
@@ -103,7 +104,7 @@ def print_leaderboard(board: pd.DataFrame, console: Console | None = None) -> No
                 match = table_rows[(table_rows.label == label) & (table_rows.noise == noise)]
                 cells.append(_cell(match.iloc[0], has_psf) if len(match) else "")
             times = table_rows[table_rows.label == label].time_s_median
-            table.add_row(label, *cells, f"{times.median():.3f}" if times.notna().any() else "")
+            table.add_row(escape(label), *cells, f"{times.median():.3f}" if times.notna().any() else "")
         console.print(table)
 
 

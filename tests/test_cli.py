@@ -15,6 +15,13 @@ def test_cli_run_prints_the_leaderboard(tmp_path, capsys):
     assert "identity" in out and "noiseless" in out and (tmp_path / "leaderboard.csv").exists()
 
 
+def test_cli_prints_labels_verbatim(tmp_path, capsys):
+    """Brackets in labels are text, not console markup (rich would swallow ``[num_iter=2]``)."""
+    args = ["run", "--method", "richardson_lucy", "--dataset", "smoke", "--out", str(tmp_path)]
+    assert main([*args, "richardson_lucy.num_iter=2"]) == 0
+    assert "│ richardson_lucy[num_iter=2] " in capsys.readouterr().out
+
+
 def test_cli_unknown_method_is_a_clean_error(capsys):
     assert main(["run", "--method", "nope", "--dataset", "smoke"]) == 2
     assert "unknown method 'nope'; available:" in capsys.readouterr().out
