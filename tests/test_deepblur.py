@@ -136,6 +136,33 @@ def test_checkpoint_round_trip_in_float16(tmp_path, sampler):
     assert '"sha256"' in card and '"git_commit"' in card and '"command": "bench train x"' in card
 
 
+def test_large_checkpoints_are_split_into_parts_that_round_trip(tmp_path, sampler):
+    torch.manual_seed(0)
+    networks = {name: net.eval() for name, net in build_deepblur(TINY).items()}
+    limit = 0.005  # MiB: forces several parts for the tiny networks
+    path = save_checkpoint(tmp_path / "big.pt", networks, architecture=TINY, card={}, max_file_mib=limit)
+    parts = sorted(tmp_path.glob("big.part*.pt"))
+    assert len(parts) > 2
+    for part in parts:  # file size = tensor bytes plus pickle overhead
+        payload = sum(t.numel() * t.element_size() for s in torch.load(part)["weights"].values() for t in s.values())
+        assert payload <= limit * 2**20
+    assert '"parts"' in (tmp_path / "big.json").read_text()
+    loaded = load_checkpoint(path, build_deepblur, recreate="bench train x")
+    y = sampler.sample(1).y
+    with torch.no_grad():
+        for p in networks["identification"].parameters():
+            p.copy_(p.half().float())
+        torch.testing.assert_close(loaded["identification"](y), networks["identification"](y))
+    parts[1].write_bytes(parts[1].read_bytes()[:-1] + b"x")
+    with pytest.raises(CheckpointError, match=r"checkpoint part .*big\.part2\.pt is corrupt .*`bench train x`"):
+        load_checkpoint(path, build_deepblur, recreate="bench train x")
+    parts[1].unlink()
+    with pytest.raises(CheckpointError, match=r"missing checkpoint part .*big\.part2\.pt: recreate it with `bench train x`"):
+        load_checkpoint(path, build_deepblur, recreate="bench train x")
+    with pytest.raises(ValueError, match=r"tensor .* alone takes"):
+        save_checkpoint(tmp_path / "x.pt", networks, architecture=TINY, card={}, max_file_mib=1e-6)
+
+
 def test_missing_and_corrupt_checkpoints_name_the_file_and_the_command(tmp_path):
     with pytest.raises(CheckpointError, match=r"missing checkpoint .*nope\.pt: recreate it with `bench train deepblur preset=cpu`"):
         load_checkpoint(tmp_path / "nope.pt", build_deepblur, recreate="bench train deepblur preset=cpu")
