@@ -10,6 +10,7 @@ configuration and ``bench run`` overrides them with ``<name>.<param>=value``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 from dataclasses import dataclass, field
@@ -161,6 +162,14 @@ class BaseMethod:
             return f"missing module(s) {', '.join(missing)}: pip install {' '.join(missing)}"
         return None
 
+    def weights_digest(self) -> str | None:
+        """sha256 of the weights the method loads, None without weights.
+
+        It is part of a result row's run key: rows of other weights (a
+        retrained checkpoint) are recomputed, never reused.
+        """
+        return None
+
     def prepare(self, device: torch.device) -> None:
         """Load weights or build operators once, before the first :meth:`run`."""
 
@@ -212,6 +221,10 @@ class LearnedMethod(BaseMethod):
     def train(cls, config: Any, checkpoint: Path, progress: Any = None) -> Mapping[str, float]:
         """Train from a composed training configuration, write ``checkpoint``; return validation figures."""
         raise NotImplementedError(f"{cls.name} is trained by `bench train {cls.training_target()}`")
+
+    def weights_digest(self) -> str | None:
+        path = self.checkpoint_path(self.preset)
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
     def unavailable(self, device: torch.device) -> str | None:
         reason = super().unavailable(device)

@@ -5,8 +5,8 @@ replaced atomically, so a crash loses nothing finished. Each row carries its
 ``label`` (:func:`bench.config.method_label`): runs of one method with other
 parameters (``budget=full`` after ``budget=fast``) add rows beside the older
 ones, a rerun with the same label replaces them. A rerun into the same folder
-skips every row already finished with the same method parameters, dataset
-configuration and device. An exception in a method becomes a row
+skips every row already finished with the same method parameters, weights
+(checkpoint sha256), dataset configuration and device. An exception in a method becomes a row
 with ``status=error`` and its message; the other methods go on.
 """
 
@@ -141,7 +141,9 @@ def _run_method(
     reason = method.unavailable(device)
     if reason:
         return rows, reason
-    run_key = hashlib.sha256(f"{params_json}|{dataset_key}|{device.type}".encode()).hexdigest()[:12]
+    digest = method.weights_digest()
+    key = f"{params_json}|{dataset_key}|{device.type}" + (f"|{digest}" if digest else "")
+    run_key = hashlib.sha256(key.encode()).hexdigest()[:12]
     done = set(rows.loc[(rows.method == name) & (rows.run_key == run_key) & (rows.status == "ok"), "case_id"])
     if save_outputs:  # a row finished without --save-outputs is redone to save its images
         done = {case_id for case_id in done if output_path(out, label, case_id).exists()}

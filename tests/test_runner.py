@@ -123,6 +123,16 @@ def test_changed_parameters_are_recomputed_beside_the_default_rows(plugins, tmp_
     assert len(run(tmp_path).cases) == 8 and Scaled.calls == 0  # the default rows are still there and finished
 
 
+def test_new_weights_are_recomputed_not_reused(plugins, tmp_path, monkeypatch):
+    run(tmp_path)
+    keys = set(pd.read_csv(tmp_path / "cases.csv").run_key)
+    Scaled.calls = 0
+    monkeypatch.setattr(Scaled, "weights_digest", lambda self: "retrained")
+    outcome = run(tmp_path)
+    assert Scaled.calls == 5 and len(outcome.cases) == 4  # the old rows replaced, not kept beside
+    assert keys.isdisjoint(outcome.cases.run_key)
+
+
 def test_unavailable_method_is_skipped_with_its_reason(plugins, tmp_path):
     outcome = run(tmp_path, "not_here,scaled")
     assert outcome.skipped == {"not_here": "needs a checkpoint: run bench train not_here"}
