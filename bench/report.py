@@ -394,8 +394,9 @@ def paired_differences(
 ) -> pd.DataFrame:
     """Which differences between the ``top`` methods of each variant are significant.
 
-    Methods, told apart by label (``method_a`` and ``method_b`` hold labels), are ranked by their mean ``metric`` (default :func:`ranking_metric`)
-    over every case of the variant; for each pair, the mean difference over the
+    Methods, told apart by label (``method_a`` and ``method_b`` hold labels),
+    are ranked by their mean ``metric`` (default :func:`ranking_metric`) over
+    every case of the variant; for each pair, the mean difference over the
     cases both finished and its paired cluster-bootstrap interval at level
     ``1 - (1 - confidence) / m`` (Bonferroni over the m pairs of the variant).
     A difference is significant when that interval excludes 0.
@@ -430,8 +431,9 @@ def paired_differences(
 def benchopt_columns(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary with benchopt's result names added: solver_name, dataset_name, objective_*, p_dataset_*.
 
-    ``solver_name`` is the label (benchopt's ``Name[param=value,...]`` too), ``dataset_name`` follows benchopt's ``Name[param=value,...]`` with the noise
-    level and the parameters that tell the merged configurations apart.
+    ``solver_name`` is the label and ``dataset_name`` the variant with the
+    noise level, both in benchopt's ``Name[param=value,...]`` form: the
+    parameters that tell the runs or the merged configurations apart.
     """
     frame = summary.copy()
     metrics = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean")]

@@ -6,8 +6,9 @@ replaced atomically, so a crash loses nothing finished. Each row carries its
 parameters (``budget=full`` after ``budget=fast``) add rows beside the older
 ones, a rerun with the same label replaces them. A rerun into the same folder
 skips every row already finished with the same method parameters, weights
-(checkpoint sha256), dataset configuration and device. An exception in a method becomes a row
-with ``status=error`` and its message; the other methods go on.
+(checkpoint sha256), dataset configuration and device. An exception in a
+method becomes a row with ``status=error`` and its message; the other methods
+go on.
 """
 
 from __future__ import annotations

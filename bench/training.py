@@ -213,16 +213,15 @@ class DegradationSampler:
 
 
 def validation_batches(
-    degradations: Degradations, *, seed: int, count: int, batch_size: int, device, **pool: int
+    degradations: Degradations, *, seed: int, count: int, batch_size: int, device, **sampler: int
 ) -> list[TrainingBatch]:
     """A fixed validation set from the training images, drawn with a disjoint seed.
 
-    ``pool`` takes :class:`DegradationSampler`'s ``image_size`` and ``generated_per_kind``.
+    ``sampler`` takes :class:`DegradationSampler`'s keywords; its PSF bank is
+    always one fixed PSF per validation image.
     """
-    sampler = DegradationSampler(
-        degradations, seed=seed + VALIDATION_SEED_OFFSET, device=device, psf_bank=count * batch_size, psf_refresh=0,
-        **pool,
-    )  # fmt: skip
+    bank = {"psf_bank": count * batch_size, "psf_refresh": 0}
+    sampler = DegradationSampler(degradations, seed=seed + VALIDATION_SEED_OFFSET, device=device, **{**sampler, **bank})
     return [sampler.sample(batch_size) for _ in range(count)]
 
 
@@ -311,10 +310,9 @@ def validation_set(
 ) -> list[TrainingBatch]:
     """The configured validation batches (``cfg["validation"]``) for one training stage."""
     v = cfg["validation"]
-    pool = {key: value for key, value in cfg.get("sampler", {}).items() if key in ("image_size", "generated_per_kind")}
     return validation_batches(
         degradations, seed=cfg["seed"] + seed_shift, count=v["batches"], batch_size=v["batch_size"], device=device,
-        **pool,
+        **cfg.get("sampler", {}),
     )  # fmt: skip
 
 
@@ -345,19 +343,20 @@ def fit_stage(
 
 def mean_psnr(batches: Sequence[TrainingBatch], restore: Callable[[TrainingBatch], torch.Tensor]) -> float:
     """Mean PSNR (data range 1) of ``restore(batch)`` against the sharp images, over batches."""
-    return float(np.mean([
-        psnr(x, x_hat, data_range=1.0)
-        for batch in batches
-        for x, x_hat in zip(batch.x[:, 0].cpu().numpy(), restore(batch)[:, 0].cpu().numpy())
-    ]))  # fmt: skip
+    return _mean_score(batches, lambda batch: batch.x, restore, lambda x, x_hat: psnr(x, x_hat, data_range=1.0))
 
 
 def mean_psf_snr(batches: Sequence[TrainingBatch], estimate: Callable[[TrainingBatch], torch.Tensor]) -> float:
     """Mean PSF-SNR (Deep-Blur eq. 6, :func:`bench.metrics.psf_snr`) of ``estimate(batch)`` over batches."""
+    return _mean_score(batches, lambda batch: batch.psf, estimate, psf_snr)
+
+
+def _mean_score(batches, reference, estimate, metric) -> float:
+    """Mean of ``metric(reference, estimate)`` over every image of every batch."""
     return float(np.mean([
-        psf_snr(true, guess)
+        metric(true, guess)
         for batch in batches
-        for true, guess in zip(batch.psf[:, 0].cpu().numpy(), estimate(batch)[:, 0].cpu().numpy())
+        for true, guess in zip(reference(batch)[:, 0].cpu().numpy(), estimate(batch)[:, 0].cpu().numpy())
     ]))  # fmt: skip
 
 

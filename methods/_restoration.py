@@ -11,9 +11,9 @@ pipeline (training images only), so the rows compare architectures, not data:
   network does not depend on exposure (microscopy intensities rarely fill
   [0, 1]).
 - :func:`train_restoration`: Adam on the :math:`\ell_1` loss
-  :math:`\|N(y) - x\|_1` (SwinIR's choice; NAFNet's PSNR loss ranks images
-  the same way but needs per-image weighting), validation PSNR of the input and
-  of the output logged as training goes.
+  :math:`\|N(y) - x\|_1` (SwinIR's; NAFNet's paper uses a PSNR loss: one loss
+  for both keeps the comparison about the architectures), validation PSNR of
+  the input and of the output logged as training goes.
 """
 
 from __future__ import annotations

@@ -43,11 +43,4 @@ class Method(DirectRestoration):
     def build_network(settings: Mapping[str, Any]) -> nn.Module:
         from deepinv.models import SwinIR
 
-        return SwinIR(
-            in_chans=1,
-            upscale=1,
-            upsampler="",
-            resi_connection="1conv",
-            pretrained=None,
-            **{key: tuple(value) if isinstance(value, list) else value for key, value in settings.items()},
-        )
+        return SwinIR(in_chans=1, upscale=1, upsampler="", resi_connection="1conv", pretrained=None, **settings)
