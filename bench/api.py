@@ -20,7 +20,12 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 import torch
 
-__all__ = ["BaseDataset", "BaseMethod", "Case", "LearnedMethod", "Result", "Scoring", "parameters"]
+__all__ = [
+    "TRACKS", "BaseDataset", "BaseMethod", "Case", "LearnedMethod", "Optics", "Result", "Scoring", "parameters", "track_of",
+]  # fmt: skip
+
+#: What a method is told, from least to most: the image; the image and the optics; the image and the PSF.
+TRACKS: tuple[str, ...] = ("blind", "blind+optics", "non-blind")
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,41 @@ class Scoring:
 
 
 @dataclass(frozen=True)
+class Optics:
+    r"""What a microscopist knows of the instrument, never the PSF itself (the ``blind+optics`` track).
+
+    Attributes
+    ----------
+    fc : float
+        Pupil cut-off frequency in cycles per pixel, :math:`f_c = \mathrm{NA} \cdot \text{pixel} / \lambda`
+        (0.25 is Nyquist sampling).
+    na, wavelength_um, pixel_size_um, refractive_index : float or None
+        Numerical aperture, emission wavelength (µm), pixel size (µm) and
+        immersion index, where known (real data); synthetic data has only ``fc``.
+    """
+
+    fc: float
+    na: float | None = None
+    wavelength_um: float | None = None
+    pixel_size_um: float | None = None
+    refractive_index: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.fc:
+            raise ValueError(f"optics fc must be a positive cut-off frequency in cycles/pixel, got {self.fc}")
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> Optics | None:
+        """The optics of a case: ``meta["optics"]`` (a mapping of these fields), else ``meta["fc"]``, else None."""
+        optics = meta.get("optics")
+        if optics:
+            known = {key: optics[key] for key in ("fc", "na", "wavelength_um", "pixel_size_um", "refractive_index")
+                     if optics.get(key) is not None}  # fmt: skip
+            return cls(**{key: float(value) for key, value in known.items()})
+        return cls(fc=float(meta["fc"])) if meta.get("fc") is not None else None
+
+
+@dataclass(frozen=True)
 class Case:
     """One standardized benchmark input, identical for every method.
 
@@ -106,6 +146,11 @@ class Case:
     def noise(self) -> str:
         """Name of the noise level, or ``"unknown"`` for real data without one."""
         return str(self.meta.get("noise", "unknown"))
+
+    @property
+    def optics(self) -> Optics | None:
+        """The optics a ``blind+optics`` method is told (:meth:`Optics.from_meta`), None if unknown."""
+        return Optics.from_meta(self.meta)
 
     @property
     def scoring(self) -> Scoring:
@@ -173,6 +218,15 @@ class BaseMethod:
     def prepare(self, device: torch.device) -> None:
         """Load weights or build operators once, before the first :meth:`run`."""
 
+    def uses_optics(self) -> bool:
+        """True if this blind method is told the optics: the runner then calls ``run(y, None, optics=...)``.
+
+        A method that can run in both blind tracks takes a ``track`` parameter
+        (``"blind"`` or ``"blind+optics"``) and returns ``self.track == "blind+optics"``;
+        its ``run`` has a third argument ``optics: Optics | None = None``.
+        """
+        return False
+
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
         """Restore a batch.
 
@@ -184,6 +238,13 @@ class BaseMethod:
             True PSFs for non-blind methods (unit sum, centred), None for blind ones.
         """
         raise NotImplementedError
+
+
+def track_of(method: BaseMethod) -> str:
+    """The track a method instance runs in: ``non-blind``, ``blind+optics`` or ``blind`` (:data:`TRACKS`)."""
+    if not method.blind:
+        return "non-blind"
+    return "blind+optics" if method.uses_optics() else "blind"
 
 
 class LearnedMethod(BaseMethod):

@@ -107,8 +107,11 @@ def _validate(kind: str, plugin: object, stem: str | None) -> None:
         if not isinstance(plugin.__dict__.get("blind", getattr(plugin, "blind", None)), bool):
             raise TypeError(f"{name}: class attribute blind must be True or False")
         run_args = list(inspect.signature(plugin.run).parameters)
-        if run_args != ["self", "y", "psf"]:
-            raise TypeError(f"{name}: run must be defined as run(self, y, psf), got run({', '.join(run_args)})")
+        if run_args not in (["self", "y", "psf"], ["self", "y", "psf", "optics"]):
+            raise TypeError(
+                f"{name}: run must be defined as run(self, y, psf), or run(self, y, psf, optics=None) for a method "
+                f"that uses the optics; got run({', '.join(run_args)})"
+            )
 
 
 def _load_builtins(registry: Registry, kind: str) -> None:

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from omegaconf import OmegaConf
 
-from bench.api import BaseMethod, Case
+from bench.api import BaseMethod, Case, track_of
 from bench.cases import CaseStore, default_cache_dir
 from bench.config import compose, make_dataset, make_method, method_label, method_parameters, split_overrides
 from bench.metrics import score
@@ -41,7 +41,7 @@ from bench.timing import device_name, environment, timed
 __all__ = ["CASE_COLUMNS", "RunOutcome", "call_method", "resolve_methods", "run_benchmark"]
 
 CASE_COLUMNS = [
-    "method", "label", "dataset", "case_id", "image", "noise", "blind",
+    "method", "label", "dataset", "case_id", "image", "noise", "blind", "track",
     "psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr",
     "reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um",
     "time_s", "peak_memory_mb", "device", "status", "error", "params", "info", "run_key",
@@ -165,21 +165,34 @@ def _run_method(
 
 
 def call_method(method: BaseMethod, case: Case, device: torch.device):
-    """Run ``method`` on one case: its arrays as (1, 1, H, W) tensors on ``device``, no autograd."""
+    """Run ``method`` on one case: its arrays as (1, 1, H, W) tensors on ``device``, no autograd.
+
+    What the method is told follows its track (:func:`bench.api.track_of`): the
+    PSF for ``non-blind``, the case's optics for ``blind+optics``, nothing else for ``blind``.
+    """
     y = torch.from_numpy(case.y)[None, None].to(device)
-    if method.blind:
-        psf = None
-    elif case.psf is None:
-        raise ValueError(f"{method.name} is non-blind but case {case.case_id} has no PSF; run blind methods on it")
-    else:
+    track, extra = track_of(method), {}
+    if track == "non-blind":
+        if case.psf is None:
+            raise ValueError(f"{method.name} is non-blind but case {case.case_id} has no PSF; run blind methods on it")
         psf = torch.from_numpy(case.psf)[None, None].to(device)
+    else:
+        psf = None
+    if track == "blind+optics":
+        if case.optics is None:
+            raise ValueError(
+                f"{method.name} runs in the blind+optics track but case {case.case_id} states no optics "
+                f"(meta 'optics' or 'fc'); run it with {method.name}.track=blind"
+            )
+        extra["optics"] = case.optics
     with torch.no_grad():
-        return method.run(y, psf)
+        return method.run(y, psf, **extra)
 
 
 def _run_case(method: BaseMethod, case: Case, device: torch.device, output: Path | None) -> dict[str, Any]:
     """One timed, scored call, its images saved to ``output`` if given; any exception becomes an error row."""
     row = _case_row(case, method.blind, device)
+    row["track"] = track_of(method)
     try:
         result, timing = timed(lambda: call_method(method, case, device), device)
         x_hat = _to_image(result.x_hat, case.y.shape, "x_hat")
