@@ -49,8 +49,13 @@ def welch_power(y: torch.Tensor, window: int = 64) -> torch.Tensor:
     tiles = tiles - tiles.mean(dim=(-2, -1), keepdim=True)
     hann = torch.hann_window(window, periodic=False, dtype=y.dtype, device=y.device)
     taper = hann[:, None] * hann[None, :]
-    power = torch.fft.fft2(tiles * taper).abs() ** 2 / (taper**2).sum()
-    return torch.fft.fftshift(power.mean(dim=(1, 2)), dim=(-2, -1))
+    half = torch.fft.rfft2(tiles * taper)
+    half = (half.real**2 + half.imag**2).mean(dim=(1, 2)) / (taper**2).sum()  # (B, w, w // 2 + 1)
+    # A real image's spectrum is centrosymmetric: P(-k) = P(k) fills the other half-plane.
+    rows = (-torch.arange(window, device=y.device)) % window
+    cols = torch.arange(window // 2 + 1, window, device=y.device)
+    full = torch.cat([half, half[:, rows][:, :, window - cols]], dim=-1)
+    return torch.fft.fftshift(full, dim=(-2, -1))
 
 
 def frequency_radius(window: int, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> torch.Tensor:
