@@ -119,7 +119,7 @@ def _ranking_table(rows: pd.DataFrame, metric: str | None) -> str:
     noises = [n for n in dict.fromkeys(rows["noise"]) if n != ALL_NOISE]
     metrics = [m for m in _metrics(rows) if pooled[f"{m}_mean"].notna().any()]
     per_noise = metric if metric and len(noises) > 1 else None
-    head = ["#", "method", "blind", *[LABELS.get(m, m) for m in metrics]]
+    head = ["#", "method", "track", *[LABELS.get(m, m) for m in metrics]]
     head += [f"{LABELS.get(per_noise, per_noise).split()[0]} {n}" for n in noises] if per_noise else []
     head += ["median time / image", "peak memory MB", "n", "failed"]
     lines = ["<div class=scroll><table class=sortable><thead><tr>"]
@@ -127,7 +127,7 @@ def _ranking_table(rows: pd.DataFrame, metric: str | None) -> str:
     lines.append("</tr></thead><tbody>")
     for rank, (_, row) in enumerate(pooled.iterrows(), start=1):
         cells = [_td(rank, str(rank)), f'<td class=name data-v="{_escape(row["label"])}">{_escape(row["label"])}</td>']
-        cells.append(f'<td class={"yes" if row["blind"] else "no"}>{"yes" if row["blind"] else "no"}</td>')
+        cells.append(f'<td class={"yes" if row["blind"] else "no"}>{_escape(row["track"])}</td>')
         for m in metrics:
             cells.append(_metric_td(row, m))
         for noise in noises if per_noise else []:

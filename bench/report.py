@@ -63,11 +63,11 @@ def leaderboard(cases: pd.DataFrame) -> pd.DataFrame:
     Only finished rows are scored; ``n_failed`` counts the others so a method
     cannot climb the table by failing on hard cases.
     """
-    columns = ["dataset", "method", "label", "noise", "n", "n_failed"]
+    columns = ["dataset", "method", "label", "track", "noise", "n", "n_failed"]
     columns += [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["time_s_median", "device"]
     if cases.empty:
         return pd.DataFrame(columns=columns)
-    keys = ["dataset", "method", "label", "noise"]
+    keys = ["dataset", "method", "label", "track", "noise"]
     cases = cases.reindex(columns=[*cases.columns, *(m for m in METRICS if m not in cases.columns)])  # older runs
     ok = cases[cases.status == "ok"]
     board = ok.groupby(keys, sort=False).agg(
@@ -94,6 +94,7 @@ def print_leaderboard(board: pd.DataFrame, console: Console | None = None) -> No
         title = "PSNR dB / SSIM" if table_rows.psnr_mean.notna().any() else _NO_REFERENCE_TITLE
         table = Table(title=f"{dataset}: {title}" + (" / PSF-SNR dB" if has_psf else ""), title_justify="left")
         table.add_column("method", no_wrap=True)
+        table.add_column("track", no_wrap=True)
         for noise in noises:
             table.add_column(noise, justify="right")
         table.add_column("median s/image", justify="right")
@@ -104,7 +105,8 @@ def print_leaderboard(board: pd.DataFrame, console: Console | None = None) -> No
                 match = table_rows[(table_rows.label == label) & (table_rows.noise == noise)]
                 cells.append(_cell(match.iloc[0], has_psf) if len(match) else "")
             times = table_rows[table_rows.label == label].time_s_median
-            table.add_row(escape(label), *cells, f"{times.median():.3f}" if times.notna().any() else "")
+            track = table_rows[table_rows.label == label].track.iloc[0]
+            table.add_row(escape(label), track, *cells, f"{times.median():.3f}" if times.notna().any() else "")
         console.print(table)
 
 
@@ -176,6 +178,17 @@ def read_cases(path: Path) -> pd.DataFrame:
         keys = list(zip(cases.loc[missing, "method"], params[missing]))
         labels = {key: _label_from_text(*key) for key in set(keys)}
         cases.loc[missing, "label"] = [labels[key] for key in keys]
+    return _with_tracks(cases)
+
+
+def _with_tracks(cases: pd.DataFrame) -> pd.DataFrame:
+    """Rows written before tracks existed get theirs from ``blind``: ``blind`` or ``non-blind`` (nobody had optics)."""
+    if "track" not in cases:
+        cases.insert(cases.columns.get_loc("label") + 1, "track", pd.Series(None, index=cases.index, dtype=object))
+    missing = cases["track"].isna()
+    if missing.any():
+        blind = cases.loc[missing, "blind"].astype(str).str.lower().eq("true") if "blind" in cases else False
+        cases.loc[missing, "track"] = np.where(blind, "blind", "non-blind")
     return cases
 
 
@@ -314,7 +327,7 @@ def bootstrap_mean(
 def summarize(cases: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """Per (variant, noise, label) and pooled over noise levels (noise ``all``): means with bootstrap intervals.
 
-    Columns: variant, dataset, noise, method, label, blind, n, n_failed, for each
+    Columns: variant, dataset, noise, method, label, blind, track, n, n_failed, for each
     metric ``<metric>_mean``, ``<metric>_ci_low``, ``<metric>_ci_high``, then
     ``time_s_median``, ``peak_memory_mb_median``, device, and the
     ``p_dataset_*`` columns. Inside one (variant, noise) every method is
@@ -335,6 +348,7 @@ def summarize(cases: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.
                     "variant": variant, "dataset": method_cases["dataset"].iloc[0], "noise": noise,
                     "method": method_cases["method"].iloc[0], "label": label,
                     "blind": _is_true(method_cases["blind"]) if "blind" in method_cases else False,
+                    "track": method_cases["track"].iloc[0] if "track" in method_cases else None,
                     "n": len(ok), "n_failed": len(method_cases) - len(ok),
                 }  # fmt: skip
                 units = ok["image"].astype(str).to_numpy()
@@ -348,7 +362,7 @@ def summarize(cases: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.
                 row["device"] = ", ".join(sorted(set(ok["device"].dropna().astype(str)))) if "device" in ok else ""
                 row.update({p: method_cases[p].iloc[0] for p in params})
                 rows.append(row)
-    columns = ["variant", "dataset", "noise", "method", "label", "blind", "n", "n_failed"]
+    columns = ["variant", "dataset", "noise", "method", "label", "blind", "track", "n", "n_failed"]
     columns += [f"{m}_{s}" for m in metrics for s in ("mean", "ci_low", "ci_high")]
     columns += ["time_s_median", "peak_memory_mb_median", "device", *params]
     return pd.DataFrame(rows).reindex(columns=columns)
@@ -459,13 +473,13 @@ def markdown_report(summary: pd.DataFrame, significance: pd.DataFrame, cases: pd
         noises = [n for n in dict.fromkeys(rows["noise"]) if n != ALL_NOISE]
         present = [m for m in METRICS if f"{m}_mean" in rows and rows[f"{m}_mean"].notna().any()]
         shown = ([metric] if metric else []) + [m for m in present if m != metric][: 3 if metric else 4]
-        header = ["#", "method", "blind", *[f"{LABELS.get(m, m)} (95% CI)" for m in shown]]
+        header = ["#", "method", "track", *[f"{LABELS.get(m, m)} (95% CI)" for m in shown]]
         header += [f"PSNR {n}" for n in noises if len(noises) > 1 and metric == "psnr"] + ["median s/image", "failed"]
         order = f"Ranked by mean {LABELS.get(metric, metric)} over every case." if metric else "No ranking score: by name."
         lines += [f"## {variant}", "", order, ""]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for rank, (_, row) in enumerate(ranked_rows(pooled, metric).iterrows(), start=1):
-            cells = [str(rank), row["label"], "yes" if row["blind"] else "no"]
+            cells = [str(rank), row["label"], str(row["track"])]
             cells += [format_interval(row, m) for m in shown]
             if len(noises) > 1 and metric == "psnr":
                 for noise in noises:

@@ -120,9 +120,14 @@ class IdentificationNet(nn.Module):
         """Estimated Zernike coefficients (B, 8) in waves and f_c (B,) in cycles/pixel."""
         return self.physical(self(y))
 
-    def psf(self, y: torch.Tensor) -> torch.Tensor:
-        """Estimated PSFs (B, 1, k, k), rebuilt with the datasets' diffraction model."""
-        coeff, fc = self.parameters_of(y)
+    def psf(self, y: torch.Tensor, fc: torch.Tensor | None = None) -> torch.Tensor:
+        """Estimated PSFs (B, 1, k, k), rebuilt with the datasets' diffraction model.
+
+        ``fc`` (B,), when the optics are known, replaces the estimated cut-off
+        (the ``blind+optics`` track, as in Deep-Blur's own experiments, which fix it).
+        """
+        coeff, fc_hat = self.parameters_of(y)
+        fc = fc_hat if fc is None else fc.reshape(-1).to(fc_hat)
         return zernike_psfs(coeff, fc.clamp(1e-3, 0.25), size=self.psf_size)
 
     def loss(
@@ -267,7 +272,10 @@ def train_deepblur(config: Any, checkpoint: Path, progress=None) -> dict[str, fl
     """Deep-Blur's two stages (sec. 2.3): identification by eq. 4, then deblurring by eq. 5.
 
     The deblurring network is trained on the PSFs *estimated* by the frozen
-    identification network, so it learns to absorb identification errors.
+    identification network, so it learns to absorb identification errors;
+    ``deblurring.true_psf_fraction`` of the samples get the true PSF instead, so
+    that it also learns to use an accurate one (a small CPU identification
+    network alone would teach it to distrust every PSF).
     """
     cfg, device, log = start_training(config, checkpoint)
     id_data = Degradations(**{**cfg["degradations"], "patch": cfg["identification"]["patch"]})
@@ -304,10 +312,15 @@ def train_deepblur(config: Any, checkpoint: Path, progress=None) -> dict[str, fl
             "val_psnr_oracle": mean_psnr(db_val, lambda batch: deblurring(batch.y, batch.psf)),
         }
 
+    true_fraction = cfg["deblurring"].get("true_psf_fraction", 0.0)
+    generator = torch.Generator().manual_seed(cfg["seed"])
+
     def deblurring_loss(batch) -> torch.Tensor:
         with torch.no_grad():
             estimated = identification.psf(batch.y)
-        return F.mse_loss(deblurring(batch.y, estimated), batch.x)
+        given = (torch.rand(len(batch.y), generator=generator) < true_fraction).to(batch.y.device)
+        psf = torch.where(given[:, None, None, None], batch.psf, estimated)
+        return F.mse_loss(deblurring(batch.y, psf), batch.x)
 
     figures = fit_stage(
         cfg, "deblurring", deblurring, db_data, device, log, progress,

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 import torch
 
-from bench.api import LearnedMethod, Result
+from bench.api import LearnedMethod, Optics, Result
 from bench.methods._deepblur import build_deepblur, train_deepblur
 from bench.training import load_checkpoint
 
@@ -35,26 +35,38 @@ class Method(LearnedMethod):
     preset : {"cpu", "gpu"}
         Which shipped checkpoint to load: ``cpu`` is the small network trained
         on 2 CPU cores, ``gpu`` the paper-sized one (trained on a GPU).
+    track : {"blind", "blind+optics"}
+        ``blind`` (default): the cut-off frequency is estimated with the
+        coefficients. ``blind+optics``: the runner passes the optics and the PSF
+        is rebuilt at the known :math:`f_c`; Deep-Blur's own experiments fix
+        :math:`f_c`, so its Table 1 compares with this track.
     """
 
     name = "deepblur"
     blind = True
     references = (DEEPBLUR_REFERENCE,)
+    label_parameters = ("preset", "track")
     test_params: Mapping[str, Any] = {}
 
-    def __init__(self, *, preset: str = "cpu") -> None:
-        self.preset = preset
+    def __init__(self, *, preset: str = "cpu", track: str = "blind") -> None:
+        if track not in ("blind", "blind+optics"):
+            raise ValueError(f"track must be 'blind' or 'blind+optics', got {track!r}")
+        self.preset, self.track = preset, track
         self.networks: dict[str, torch.nn.Module] = {}
 
     @classmethod
     def train(cls, config: Any, checkpoint: Path, progress: Any = None) -> Mapping[str, float]:
         return train_deepblur(config, checkpoint, progress)
 
+    def uses_optics(self) -> bool:
+        return self.track == "blind+optics"
+
     def prepare(self, device: torch.device) -> None:
         path = self.checkpoint_path(self.preset)
         networks = load_checkpoint(path, build_deepblur, recreate=self.recreate_command(self.preset))
         self.networks = {name: net.to(device) for name, net in networks.items()}
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        psf_hat = self.networks["identification"].psf(y)
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None = None) -> Result:
+        fc = None if optics is None else torch.full((len(y),), optics.fc, device=y.device)
+        psf_hat = self.networks["identification"].psf(y, fc)
         return Result(x_hat=self.networks["deblurring"](y, psf_hat), psf_hat=psf_hat)

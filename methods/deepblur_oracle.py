@@ -24,6 +24,10 @@ class Method(DeepBlur):
     name = "deepblur-oracle"
     blind = False
     trained_by = "deepblur"
+    label_parameters = ("preset",)
+
+    def __init__(self, *, preset: str = "cpu") -> None:
+        super().__init__(preset=preset)
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
         if psf is None:

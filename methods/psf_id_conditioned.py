@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bench.api import BaseMethod, LearnedMethod, Result
+from bench.api import BaseMethod, LearnedMethod, Optics, Result
 from bench.methods._deepblur import build_conditioned, train_conditioned
 from bench.solvers import NOISE_FLOOR, noise_std, richardson_lucy_operator
 from bench.training import load_checkpoint
@@ -38,13 +38,15 @@ class Method(LearnedMethod):
     ----------
     preset : {"cpu", "gpu"}
         Which shipped checkpoint to load.
-    fc : float or None
-        Cut-off frequency of the microscope in cycles/pixel
-        (:math:`2\,\mathrm{NA}\,\Delta x/\lambda`) when known. None: unknown, the
-        PSF is averaged over :data:`MARGINAL_POINTS` values spanning the
+    track : {"blind+optics", "blind"}
+        ``blind+optics`` (default, the poster's design): the network is
+        conditioned on the case's cut-off frequency :math:`f_c = \mathrm{NA}\,\Delta x/\lambda`
+        (cycles/pixel), which the runner passes with the optics. ``blind``: f_c is
+        unknown and the PSF is averaged over :data:`MARGINAL_POINTS` values spanning the
         training range (marginalised under a uniform prior).
     theta_max : float or None
-        Amplitude bound of the aberrations in waves when known; None: marginalised likewise.
+        Amplitude bound of the aberrations in waves. It is not an optic a user
+        knows: None (default) marginalises it like f_c.
     solver : str
         Name of the non-blind method that restores the image with the estimated PSF
         when ``field="uniform"``.
@@ -64,13 +66,14 @@ class Method(LearnedMethod):
     name = "psf-id-conditioned"
     blind = True
     references = (POSTER_REFERENCE,)
+    label_parameters = ("preset", "track")
     test_params: Mapping[str, Any] = {"patch": 32, "stride": 32}
 
     def __init__(
         self,
         *,
         preset: str = "cpu",
-        fc: float | None = None,
+        track: str = "blind+optics",
         theta_max: float | None = None,
         solver: str = "richardson_lucy_tv",
         field: str = "uniform",
@@ -81,8 +84,10 @@ class Method(LearnedMethod):
             raise ValueError(f"patch must be >= 16 and stride >= 1, got {patch} and {stride}")
         if field not in ("uniform", "varying"):
             raise ValueError(f"field must be 'uniform' or 'varying', got {field!r}")
-        self.field = field
-        self.preset, self.fc, self.theta_max, self.patch, self.stride = preset, fc, theta_max, patch, stride
+        if track not in ("blind", "blind+optics"):
+            raise ValueError(f"track must be 'blind' or 'blind+optics', got {track!r}")
+        self.field, self.track = field, track
+        self.preset, self.theta_max, self.patch, self.stride = preset, theta_max, patch, stride
         self.solver_name = solver
         self.solver: BaseMethod | None = None
         self.network: torch.nn.Module | None = None
@@ -90,6 +95,9 @@ class Method(LearnedMethod):
     @classmethod
     def train(cls, config: Any, checkpoint: Path, progress: Any = None) -> Mapping[str, float]:
         return train_conditioned(config, checkpoint, progress)
+
+    def uses_optics(self) -> bool:
+        return self.track == "blind+optics"
 
     def prepare(self, device: torch.device) -> None:
         from bench.registry import load_registry
@@ -104,10 +112,10 @@ class Method(LearnedMethod):
             "identification"
         ].to(device)
 
-    def conditions(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The (f_c, theta_max) pairs the PSF is averaged over: one pair when both are given."""
+    def conditions(self, fc: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (f_c, theta_max) pairs the PSF is averaged over: one pair when both are known."""
         net = self.network
-        fcs = torch.tensor([self.fc]) if self.fc is not None else torch.linspace(*net.fc_range, MARGINAL_POINTS)
+        fcs = torch.tensor([fc]) if fc is not None else torch.linspace(*net.fc_range, MARGINAL_POINTS)
         amplitudes = (
             torch.tensor([self.theta_max])
             if self.theta_max is not None
@@ -116,25 +124,25 @@ class Method(LearnedMethod):
         grid_fc, grid_theta = torch.meshgrid(fcs, amplitudes, indexing="ij")
         return grid_fc.flatten(), grid_theta.flatten()
 
-    def psf_grid(self, y: torch.Tensor) -> torch.Tensor:
+    def psf_grid(self, y: torch.Tensor, fc: float | None = None) -> torch.Tensor:
         """PSFs at the centres of the patch grid, (B, n_patches, k, k), averaged over the conditions."""
         batch, _, height, width = y.shape
         size = min(self.patch, height, width)
         patches = F.unfold(y, size, stride=self.stride)  # (B, size*size, n)
         count = patches.shape[-1]
         patches = patches.transpose(1, 2).reshape(batch * count, 1, size, size)
-        fcs, amplitudes = self.conditions()
+        fcs, amplitudes = self.conditions(fc)
         psfs = torch.stack([
             self.network(patches, fc.expand(len(patches)).to(y), amplitude.expand(len(patches)).to(y))
             for fc, amplitude in zip(fcs, amplitudes)
         ]).mean(dim=0)  # fmt: skip
         return psfs.view(batch, count, *psfs.shape[-2:])
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        grid = self.psf_grid(y)
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None = None) -> Result:
+        grid = self.psf_grid(y, None if optics is None else optics.fc)
         psf_hat = grid.mean(dim=1, keepdim=True)
         psf_hat = psf_hat / psf_hat.sum(dim=(-2, -1), keepdim=True)
-        conditioning = "given" if self.fc is not None and self.theta_max is not None else "marginalised"
+        conditioning = "fc given" if optics is not None else "fc marginalised"
         if self.field == "uniform":
             restored = self.solver.run(y, psf_hat)
             return Result(x_hat=restored.x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, **restored.info})
