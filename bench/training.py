@@ -36,7 +36,8 @@ from torch import nn
 
 from bench.images import TRAIN_IMAGES, TRAIN_PHANTOM_SEED_OFFSET, load_image
 from bench.metrics import psf_snr, psnr
-from bench.physics import NOLL_INDICES, NoiseLevel, blur_valid, degrade, zernike_psfs
+from bench.physics import NOLL_INDICES, NoiseLevel, blur_valid, degrade
+from bench.psf_model import zernike_psf_model
 
 __all__ = [
     "CheckpointError",
@@ -118,8 +119,8 @@ class DegradationSampler:
         How many seeded draws of each generated image (phantoms, dead leaves) the pool holds.
     psf_bank : int
         PSFs are drawn from a bank of this many, ``psf_refresh`` of which are
-        replaced at every batch: the 256x256-pupil diffraction model costs
-        about 15 ms per PSF on a CPU, too slow to draw every PSF fresh.
+        replaced at every batch (:class:`bench.psf_model.ZernikePSF` draws
+        about a thousand per second: a refresh of the batch size makes every PSF new).
     """
 
     def __init__(
@@ -159,7 +160,7 @@ class DegradationSampler:
         theta_max = self.rng.uniform(*d.theta_max_range, size=count)
         coeff = self.rng.uniform(-1, 1, size=(count, len(NOLL_INDICES))) * theta_max[:, None]
         fc = self.rng.uniform(*d.fc_range, size=count)
-        psf = zernike_psfs(torch.from_numpy(coeff).float(), torch.from_numpy(fc).float(), size=d.psf_size)
+        psf = zernike_psf_model(d.psf_size)(torch.from_numpy(coeff).float(), torch.from_numpy(fc).float())
         return {
             "psf": psf.double(),
             "coeff": torch.from_numpy(coeff),
@@ -255,13 +256,15 @@ def fit(
     validate_every: int,
     log: TrainingLog,
     progress: Callable[[Iterable[int], int, str], Iterable[int]] | None = None,
+    max_minutes: float | None = None,
 ) -> dict[str, float]:
     """Minimise ``loss`` over fresh batches with Adam and a cosine learning rate.
 
     Adam with the paper's defaults (Deep-Blur sec. 2.3: lr 1e-3, betas
     (0.9, 0.999)), the learning rate decayed to zero along a cosine, gradients
     clipped at norm 1 for stability with the small batches a CPU allows.
-    Returns the last validation figures.
+    ``max_minutes`` stops the stage early, validated, when its time is up (a
+    lent GPU's session is short). Returns the last validation figures.
     """
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=learning_rate)
@@ -277,7 +280,8 @@ def fit(
         optimizer.step()
         schedule.step()
         running.append(value.item())
-        if (step + 1) % validate_every == 0 or step + 1 == steps:
+        out_of_time = max_minutes is not None and time.perf_counter() - start > 60 * max_minutes
+        if (step + 1) % validate_every == 0 or step + 1 == steps or out_of_time:
             model.eval()
             with torch.no_grad():
                 figures = dict(validate())
@@ -292,6 +296,8 @@ def fit(
                 }
             )
             running = []
+        if out_of_time:
+            break
     model.eval()
     return figures
 
@@ -338,6 +344,7 @@ def fit_stage(
         stage=stage, steps=settings["steps"], batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"], validate=validate,
         validate_every=cfg["validation"]["every"], log=log, progress=progress,
+        max_minutes=settings.get("max_minutes"),
     )  # fmt: skip
 
 
