@@ -16,7 +16,9 @@ METHODS = sorted(load_registry().methods)
 #: networks (no PSF) trained mostly on noisy data do not sharpen it (test_restoration.py checks
 #: their gain on noisy input); SelfDeblur's kernel after a few steps is too wide and the final
 #: solve over-sharpens with it (its fresnel-zernike rows show the same, test_selfdeblur.py checks the fit).
-NO_NOISELESS_GAIN = {"nafnet", "swinir", "selfdeblur"}
+#: The spectral identification reads 64-px Welch tiles and renders a 31-px PSF: a 32x32 crop holds
+#: neither (test_spectral_id.py checks its estimates on 256-px training images).
+NO_NOISELESS_GAIN = {"nafnet", "swinir", "selfdeblur", "psf-id-spectral"}
 
 
 @pytest.fixture(scope="module")
