@@ -16,6 +16,7 @@ from bench.api import BaseDataset, Case
 from bench.camera import OFFSET_WARNING_FRACTION, PSF_BACKGROUND_WARNING_FRACTION, estimate_offset, estimate_psf_background
 from bench.checks import check_image, check_psf
 from bench.datasets._real import as_case_psf, normalize_reference, prepare_psf, resample_psf, to_unit_range
+from bench.optics import Optics, model_psf
 
 SUFFIXES = (".tif", ".tiff", ".png")
 #: Pixel sizes closer than this (relative) are taken as equal.
@@ -45,6 +46,11 @@ class Dataset(BaseDataset):
 
     Each case's ``meta`` records the offset and PSF background used, their
     estimates and where they came from (``given``, ``auto`` or ``unset``).
+    - ``psf="model"``: the PSF of the optics (``na``, ``wavelength_um``,
+      ``refractive_index``, ``pixel_size_um``) from :func:`bench.optics.model_psf`,
+      ``psf_model`` ``born-wolf`` (aberration-free) or ``gibson-lanni`` (a
+      source ``depth_um`` deep in a sample of index ``sample_index``). Given
+      optics also go into ``meta["optics"]``, whatever the PSF.
     - ``x``: a reference image of the same file stem in ``references``, if
       given. ``reference="affine"`` (default) for a reference from another
       acquisition (another modality, exposure or microscope): percentile
@@ -62,7 +68,7 @@ class Dataset(BaseDataset):
     path : str
         Folder of the images (``*.tif``, ``*.tiff``, ``*.png``; 2D, one channel).
     psf : str or None
-        File of the 2D PSF.
+        File of the 2D PSF, or ``model`` for the PSF of the optics below.
     pixel_size_um : float, (float, float) or None
         Pixel size of the images in micrometres, one number or (dy, dx).
     psf_pixel_size_um : float or None
@@ -77,6 +83,12 @@ class Dataset(BaseDataset):
         How references relate to the images (see above).
     offset : float, "auto" or None
         Camera offset subtracted from the images (and exact references).
+    na, wavelength_um, refractive_index : float or None
+        Objective NA, emission wavelength (micrometres) and immersion index (1.515 oil, 1.33 water, 1.0 air).
+    psf_model : {"born-wolf", "gibson-lanni"}
+        Model of ``psf="model"``.
+    sample_index, depth_um : float or None, float
+        Sample refractive index and source depth below the coverslip (``gibson-lanni``).
     """
 
     name = "folder"
@@ -94,6 +106,12 @@ class Dataset(BaseDataset):
         references: str | None = None,
         reference: str = "affine",
         offset: float | str | None = None,
+        na: float | None = None,
+        wavelength_um: float | None = None,
+        refractive_index: float | None = None,
+        psf_model: str = "born-wolf",
+        sample_index: float | None = None,
+        depth_um: float = 0.0,
     ) -> None:
         if path is None:
             raise ValueError("dataset.path is not set: bench run --dataset folder dataset.path=DIR (a folder of TIFF/PNG images)")
@@ -105,8 +123,14 @@ class Dataset(BaseDataset):
         self.images = {stem: _read_2d(file) for stem, file in self.files.items()}
         self.offsets = self._offsets(_camera_value(offset, "offset"))
         smallest = min(min(image.shape) for image in self.images.values())
+        self.optics = self._optics(na, wavelength_um, refractive_index, needed=psf == "model")
         self.psf, self.psf_source, self.psf_background = None, None, {}
-        if psf is not None:
+        if psf == "model":
+            self.psf = model_psf(self.optics, model=psf_model, sample_index=sample_index, depth_um=depth_um)
+            if self.psf.shape[0] > smallest:
+                raise ValueError(f"the model PSF ({self.psf.shape[0]} px) is larger than the smallest image; crop less")
+            self.psf_source = f"model: {psf_model}, NA {na}, {wavelength_um} um, immersion {refractive_index}"
+        elif psf is not None:
             background = _camera_value(psf_background, "psf_background")
             self.psf = self._load_psf(Path(psf), psf_pixel_size_um, resample_psf, background, smallest)
             self.psf_source = f"user file {Path(psf).name}"
@@ -148,10 +172,27 @@ class Dataset(BaseDataset):
             **self.offsets[stem],
             **self.psf_background,
             "intensity_scale": scale,
+            "optics": None if self.optics is None else self.optics.meta(),
         }
         x = None if x is None else x.astype(np.float32)
         psf = None if self.psf is None else as_case_psf(self.psf)
         return Case(case_id, y=y.astype(np.float32), x=x, psf=psf, meta=meta)
+
+    def _optics(
+        self, na: float | None, wavelength_um: float | None, refractive_index: float | None, *, needed: bool
+    ) -> Optics | None:
+        """The optics when NA, wavelength and immersion index are all given (with a pixel size), else None."""
+        given = {"na": na, "wavelength_um": wavelength_um, "refractive_index": refractive_index}
+        missing = [f"dataset.{key}" for key, value in given.items() if value is None]
+        if len(missing) == len(given) and not needed:
+            return None
+        if self.pixel_size_um is None:
+            missing.append("dataset.pixel_size_um")
+        if missing:
+            raise ValueError(f"the optics need {', '.join(missing)} (NA, emission wavelength in um, immersion index)")
+        if self.pixel_size_um[0] != self.pixel_size_um[1]:
+            raise ValueError("optics need square pixels (dy = dx)")
+        return Optics(float(na), float(wavelength_um), float(refractive_index), self.pixel_size_um[0])
 
     def _offsets(self, offset: float | str | None) -> dict[str, dict[str, float | str]]:
         """Per image: the offset subtracted, its estimate and source; a warning for raw data left unset."""
