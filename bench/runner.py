@@ -33,6 +33,7 @@ from omegaconf import OmegaConf
 from bench.api import BaseMethod, Case, track_of
 from bench.cases import CaseStore, default_cache_dir
 from bench.config import compose, make_dataset, make_method, method_label, method_parameters, split_overrides
+from bench.images_out import restoration_path, write_restoration
 from bench.metrics import CaseScorer
 from bench.registry import Registry, load_registry
 from bench.report import has_labels, leaderboard, output_path, read_cases
@@ -161,7 +162,8 @@ def _run_method(
     iterator = progress(todo, len(todo), label) if progress else todo
     for case in iterator:
         output = output_path(out, label, case.case_id) if save_outputs else None
-        row = _run_case(method, case, device, output, scorers[case.case_id])
+        image = restoration_path(out, label, case.case_id)
+        row = _run_case(method, case, device, output, scorers[case.case_id], image)
         row.update(method=name, label=label, dataset=dataset, params=params_json, run_key=run_key)
         rows = _append(rows, row, out)
     return rows, None
@@ -193,9 +195,9 @@ def call_method(method: BaseMethod, case: Case, device: torch.device):
 
 
 def _run_case(
-    method: BaseMethod, case: Case, device: torch.device, output: Path | None, scorer: CaseScorer
+    method: BaseMethod, case: Case, device: torch.device, output: Path | None, scorer: CaseScorer, image: Path
 ) -> dict[str, Any]:
-    """One timed, scored call, its images saved to ``output`` if given; any exception becomes an error row."""
+    """One timed, scored call, its restoration written as a TIFF to ``image`` (and arrays to ``output`` if given)."""
     row = _case_row(case, method.blind, device)
     row["track"] = track_of(method)
     try:
@@ -203,6 +205,7 @@ def _run_case(
         x_hat = _to_image(result.x_hat, case.y.shape, "x_hat")
         psf_hat = None if result.psf_hat is None else _to_image(result.psf_hat, None, "psf_hat")
         row.update(scorer(x_hat, psf_hat))
+        write_restoration(image, x_hat, case.meta)
         row.update(time_s=timing.seconds, peak_memory_mb=timing.peak_memory_mb, status="ok", error="")
         row["info"] = json.dumps({k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool))})
         if output is not None:

@@ -172,3 +172,24 @@ def test_raw_camera_data_warns_and_auto_estimates_offset_and_psf_background(tmp_
             scores.append(score(case.x, x_hat, case.psf, None, y=case.y, scoring=case.scoring))
         assert scores[0]["psnr"] == pytest.approx(scores[1]["psnr"], abs=0.1), name
         assert scores[0]["ssim"] == pytest.approx(scores[1]["ssim"], abs=0.05), name
+
+
+def test_restorations_are_written_as_tiffs_in_the_input_scale_with_the_pixel_size(folder, tmp_path):
+    from bench.images_out import restoration_path, safe_name
+    from bench.runner import run_benchmark
+
+    overrides = [f"out={tmp_path / 'run'}", f"dataset.path={folder / 'images'}", f"dataset.psf={folder / 'psf.tif'}",
+                 "dataset.pixel_size_um=[0.1,0.12]", "dataset.offset=100"]  # fmt: skip
+    outcome = run_benchmark("identity", "folder", overrides, log=lambda line: None)
+    row = outcome.cases[outcome.cases.image == "cell"].iloc[0]
+    path = restoration_path(tmp_path / "run", row.label, row.case_id)
+    assert safe_name("nafnet[preset=cpu]") == "nafnet_preset_cpu" and path.exists()
+    with tifffile.TiffFile(path) as tif:
+        image = tif.asarray()
+        page = tif.pages[0]
+        x_res, y_res = (page.tags[name].value for name in ("XResolution", "YResolution"))
+        assert tif.imagej_metadata["unit"] == "um"
+    raw = tifffile.imread(folder / "images" / "cell.tif").astype(np.float64)
+    assert image.dtype == np.float32
+    np.testing.assert_allclose(image, np.clip(raw - 100, 0, None), rtol=1e-6)  # identity: the input, in counts
+    assert x_res[1] / x_res[0] == pytest.approx(0.12) and y_res[1] / y_res[0] == pytest.approx(0.1)
