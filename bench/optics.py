@@ -1,10 +1,10 @@
 r"""The microscope's optics and the PSF they imply, from psfmodels' scalar models.
 
-:class:`Optics` holds what a microscopist reads off the objective and the
-camera (numerical aperture, emission wavelength, immersion index, pixel
-size); ``case.meta["optics"]`` carries it (:meth:`Optics.meta`) for the
-datasets whose optics are known, with the pupil cut-off
-:math:`f_c = \mathrm{NA}\,p/\lambda` in cycles per pixel.
+:func:`microscope_optics` checks what a microscopist reads off the objective
+and the camera (numerical aperture, emission wavelength, immersion index,
+pixel size) into a :class:`bench.api.Optics`; ``case.meta["optics"]`` carries
+it (:func:`optics_meta`) for the datasets whose optics are known, with the
+pupil cut-off :math:`f_c = \mathrm{NA}\,p/\lambda` in cycles per pixel.
 
 :func:`model_psf` computes the PSF with psfmodels (Aguet's implementation of
 the scalar Gibson–Lanni model): ``born-wolf`` is the aberration-free case
@@ -17,65 +17,46 @@ spherical aberration of a source ``depth_um`` deep in a sample of index
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PSF_MODELS", "Optics", "model_psf"]
+from bench.api import Optics
+
+__all__ = ["PSF_MODELS", "default_psf_size", "microscope_optics", "model_psf", "optics_meta"]
 
 #: The PSF models of :func:`model_psf`.
 PSF_MODELS = ("born-wolf", "gibson-lanni")
 
 
-@dataclass(frozen=True)
-class Optics:
-    """A widefield microscope's optics, in micrometres.
+def microscope_optics(na: float, wavelength_um: float, refractive_index: float, pixel_size_um: float) -> Optics:
+    """:class:`bench.api.Optics` of a widefield microscope, checked: NA below the immersion index, micrometres.
 
-    Attributes
-    ----------
-    na : float
-        Numerical aperture of the objective, below ``refractive_index``.
-    wavelength_um : float
-        Emission wavelength.
-    refractive_index : float
-        Immersion medium (1.515 oil, 1.33 water, 1.0 air).
-    pixel_size_um : float
-        Camera pixel size in the sample plane (camera pixel / magnification).
+    ``fc = NA * pixel / wavelength`` in cycles per pixel (above 0.5: the camera undersamples).
     """
+    if min(na, wavelength_um, refractive_index, pixel_size_um) <= 0:
+        raise ValueError(f"optics must be positive numbers, got NA {na}, wavelength {wavelength_um} um, "
+                         f"index {refractive_index}, pixel {pixel_size_um} um")  # fmt: skip
+    if na >= refractive_index:
+        raise ValueError(f"NA {na} must be below the immersion index {refractive_index} (1.515 oil, 1.33 water, 1.0 air)")
+    if wavelength_um > 2:
+        raise ValueError(f"wavelength_um is in micrometres (0.52 for 520 nm), got {wavelength_um}")
+    return Optics(
+        fc=na * pixel_size_um / wavelength_um, na=na, wavelength_um=wavelength_um,
+        pixel_size_um=pixel_size_um, refractive_index=refractive_index,
+    )  # fmt: skip
 
-    na: float
-    wavelength_um: float
-    refractive_index: float
-    pixel_size_um: float
 
-    def __post_init__(self) -> None:
-        if min(self.na, self.wavelength_um, self.refractive_index, self.pixel_size_um) <= 0:
-            raise ValueError(f"optics must be positive numbers, got {self}")
-        if self.na >= self.refractive_index:
-            raise ValueError(
-                f"NA {self.na} must be below the immersion index {self.refractive_index} "
-                "(1.515 oil, 1.33 water, 1.0 air)"
-            )
-        if self.wavelength_um > 2:
-            raise ValueError(f"wavelength_um is in micrometres (0.52 for 520 nm), got {self.wavelength_um}")
+def optics_meta(optics: Optics) -> dict[str, float | None]:
+    """The ``case.meta["optics"]`` entry that :meth:`bench.api.Optics.from_meta` reads back."""
+    return dataclasses.asdict(optics)
 
-    @property
-    def fc(self) -> float:
-        """Pupil cut-off in cycles per pixel, NA * pixel / wavelength (above 0.5: the camera undersamples)."""
-        return self.na * self.pixel_size_um / self.wavelength_um
 
-    def meta(self) -> dict[str, float]:
-        """The ``case.meta["optics"]`` entry: the four optics and ``fc``."""
-        return {
-            "na": self.na, "wavelength_um": self.wavelength_um, "refractive_index": self.refractive_index,
-            "pixel_size_um": self.pixel_size_um, "fc": self.fc,
-        }  # fmt: skip
-
-    def default_psf_size(self) -> int:
-        """Odd side covering five Airy first-zero radii (0.61 lambda / NA), at least 15 px."""
-        radius_px = 5 * 0.61 * self.wavelength_um / self.na / self.pixel_size_um
-        return max(15, 2 * math.ceil(radius_px) + 1)
+def default_psf_size(optics: Optics) -> int:
+    """Odd side covering five Airy first-zero radii (0.61 lambda / NA), at least 15 px."""
+    radius_px = 5 * 0.61 * optics.wavelength_um / optics.na / optics.pixel_size_um
+    return max(15, 2 * math.ceil(radius_px) + 1)
 
 
 def model_psf(
@@ -98,9 +79,10 @@ def model_psf(
 
     Parameters
     ----------
-    optics : Optics
+    optics : bench.api.Optics
+        With ``na``, ``wavelength_um``, ``refractive_index`` and ``pixel_size_um`` (:func:`microscope_optics`).
     size : int, optional
-        Odd side in pixels (default :meth:`Optics.default_psf_size`).
+        Odd side in pixels (default :func:`default_psf_size`).
     model : {"born-wolf", "gibson-lanni"}
     sample_index : float, optional
         Refractive index of the sample (``gibson-lanni``; default: the immersion's, no aberration).
@@ -117,7 +99,9 @@ def model_psf(
         raise ValueError("the optics PSF needs psfmodels: pip install -c constraints.txt psfmodels==0.3.3") from None
     if model not in PSF_MODELS:
         raise ValueError(f"PSF model must be one of {', '.join(PSF_MODELS)}, got {model!r}")
-    size = optics.default_psf_size() if size is None else int(size)
+    if None in (optics.na, optics.wavelength_um, optics.refractive_index, optics.pixel_size_um):
+        raise ValueError(f"a model PSF needs NA, wavelength, immersion index and pixel size, got {optics}")
+    size = default_psf_size(optics) if size is None else int(size)
     if size < 3 or size % 2 == 0 or planes < 1 or planes % 2 == 0:
         raise ValueError(f"PSF size and planes must be odd (size >= 3), got size {size}, planes {planes}")
     if planes > 1 and not (z_step_um and z_step_um > 0):

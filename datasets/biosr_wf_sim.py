@@ -9,7 +9,7 @@ import numpy as np
 
 from bench.api import BaseDataset, Case
 from bench.datasets._real import SHIPPED, as_case_psf, case_meta, centre_crop, normalize_reference, optics_psf
-from bench.optics import Optics
+from bench.optics import microscope_optics, optics_meta
 
 #: Shipped pairs: (widefield input, SIM reference), both on the 62.6 nm camera grid.
 PAIRS = {
@@ -98,7 +98,7 @@ class Dataset(BaseDataset):
             case_id, PIXEL_UM, [widefield, sim],
             reference="affine", psf_source="model: in-focus diffraction-limited widefield PSF of the stated optics",
             fc=fc, na=self.na, wavelength_um=self.wavelength_um, crop=self.crop, intensity_scale=scale,
-            optics=Optics(self.na, self.wavelength_um, IMMERSION_INDEX, PIXEL_UM).meta(),
+            optics=optics_meta(microscope_optics(self.na, self.wavelength_um, IMMERSION_INDEX, PIXEL_UM)),
         )  # fmt: skip
         return Case(
             case_id,

@@ -12,11 +12,11 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
-from bench.api import BaseDataset, Case
+from bench.api import BaseDataset, Case, Optics
 from bench.camera import OFFSET_WARNING_FRACTION, PSF_BACKGROUND_WARNING_FRACTION, estimate_offset, estimate_psf_background
 from bench.checks import check_image, check_psf
 from bench.datasets._real import as_case_psf, normalize_reference, prepare_psf, resample_psf, to_unit_range
-from bench.optics import Optics, model_psf
+from bench.optics import microscope_optics, model_psf, optics_meta
 
 SUFFIXES = (".tif", ".tiff", ".png")
 #: Pixel sizes closer than this (relative) are taken as equal.
@@ -172,7 +172,7 @@ class Dataset(BaseDataset):
             **self.offsets[stem],
             **self.psf_background,
             "intensity_scale": scale,
-            "optics": None if self.optics is None else self.optics.meta(),
+            "optics": None if self.optics is None else optics_meta(self.optics),
         }
         x = None if x is None else x.astype(np.float32)
         psf = None if self.psf is None else as_case_psf(self.psf)
@@ -192,7 +192,7 @@ class Dataset(BaseDataset):
             raise ValueError(f"the optics need {', '.join(missing)} (NA, emission wavelength in um, immersion index)")
         if self.pixel_size_um[0] != self.pixel_size_um[1]:
             raise ValueError("optics need square pixels (dy = dx)")
-        return Optics(float(na), float(wavelength_um), float(refractive_index), self.pixel_size_um[0])
+        return microscope_optics(float(na), float(wavelength_um), float(refractive_index), self.pixel_size_um[0])
 
     def _offsets(self, offset: float | str | None) -> dict[str, dict[str, float | str]]:
         """Per image: the offset subtracted, its estimate and source; a warning for raw data left unset."""

@@ -6,7 +6,7 @@ import numpy as np
 
 from bench.api import BaseDataset, Case
 from bench.datasets._real import SHIPPED, as_case_psf, case_meta, optics_psf, to_unit_range
-from bench.optics import Optics
+from bench.optics import microscope_optics, optics_meta
 
 PLANE = "widefield_dapi/dapi_001_z19.tif"
 PIXEL_UM = 0.130
@@ -59,6 +59,6 @@ class Dataset(BaseDataset):
             case_id, PIXEL_UM, [PLANE],
             psf_source="model: in-focus diffraction-limited widefield PSF of the stated optics",
             fc=fc, na=NA, wavelength_um=WAVELENGTH_UM, offset=OFFSET, intensity_scale=scale,
-            optics=Optics(NA, WAVELENGTH_UM, IMMERSION_INDEX, PIXEL_UM).meta(),
+            optics=optics_meta(microscope_optics(NA, WAVELENGTH_UM, IMMERSION_INDEX, PIXEL_UM)),
         )  # fmt: skip
         return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)

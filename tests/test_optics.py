@@ -8,9 +8,10 @@ import scipy.ndimage
 import tifffile
 from scipy.special import j1
 
-from bench.optics import Optics, model_psf
+from bench.api import Optics
+from bench.optics import microscope_optics, model_psf, optics_meta
 
-OIL = Optics(na=1.4, wavelength_um=0.52, refractive_index=1.515, pixel_size_um=0.02)
+OIL = microscope_optics(na=1.4, wavelength_um=0.52, refractive_index=1.515, pixel_size_um=0.02)
 
 
 def _pixel_integrated_airy(optics: Optics, size: int, factor: int = 9) -> np.ndarray:
@@ -42,7 +43,7 @@ def test_born_wolf_width_and_first_zero_follow_the_published_values():
 
 def test_gibson_lanni_on_the_axis_follows_the_closed_form_defocus():
     """With matched indices the on-axis intensity is |int_a^n exp(i k z s) s ds|^2, a = sqrt(n^2 - NA^2)."""
-    optics = Optics(na=1.2, wavelength_um=0.6, refractive_index=1.33, pixel_size_um=0.05)
+    optics = microscope_optics(na=1.2, wavelength_um=0.6, refractive_index=1.33, pixel_size_um=0.05)
     stack = model_psf(optics, size=3, model="gibson-lanni", planes=21, z_step_um=0.1)
     k, n, a = 2 * np.pi / optics.wavelength_um, optics.refractive_index, np.sqrt(1.33**2 - 1.2**2)
     z = (np.arange(21) - 10) * 0.1
@@ -54,7 +55,7 @@ def test_gibson_lanni_on_the_axis_follows_the_closed_form_defocus():
 
 
 def test_gibson_lanni_index_mismatch_loses_peak_and_matched_indices_equal_born_wolf():
-    optics = Optics(na=1.4, wavelength_um=0.52, refractive_index=1.515, pixel_size_um=0.065)
+    optics = microscope_optics(na=1.4, wavelength_um=0.52, refractive_index=1.515, pixel_size_um=0.065)
     born_wolf = model_psf(optics, size=31)
     matched = model_psf(optics, size=31, model="gibson-lanni", sample_index=1.515, depth_um=5)
     np.testing.assert_allclose(matched, born_wolf, atol=1e-6)
@@ -66,12 +67,11 @@ def test_gibson_lanni_index_mismatch_loses_peak_and_matched_indices_equal_born_w
 
 def test_optics_checks_and_cut_off():
     assert OIL.fc == pytest.approx(1.4 * 0.02 / 0.52)
-    assert OIL.meta()["fc"] == OIL.fc and set(OIL.meta()) == {"na", "wavelength_um", "refractive_index",
-                                                                "pixel_size_um", "fc"}  # fmt: skip
+    assert Optics.from_meta({"optics": optics_meta(OIL)}) == OIL
     with pytest.raises(ValueError, match="below the immersion index"):
-        Optics(na=1.4, wavelength_um=0.52, refractive_index=1.33, pixel_size_um=0.1)
+        microscope_optics(na=1.4, wavelength_um=0.52, refractive_index=1.33, pixel_size_um=0.1)
     with pytest.raises(ValueError, match="micrometres"):
-        Optics(na=1.4, wavelength_um=520, refractive_index=1.515, pixel_size_um=0.1)
+        microscope_optics(na=1.4, wavelength_um=520, refractive_index=1.515, pixel_size_um=0.1)
     with pytest.raises(ValueError, match="z_step_um"):
         model_psf(OIL, planes=3)
 
