@@ -124,7 +124,7 @@ class Dataset(BaseDataset):
         self.offsets = self._offsets(_camera_value(offset, "offset"))
         smallest = min(min(image.shape) for image in self.images.values())
         self.optics = self._optics(na, wavelength_um, refractive_index, needed=psf == "model")
-        self.psf, self.psf_source, self.psf_background = None, None, {}
+        self.psf, self.psf_source, self.psf_background, self.psf_is_model = None, None, {}, psf == "model"
         if psf == "model":
             self.psf = model_psf(self.optics, model=psf_model, sample_index=sample_index, depth_um=depth_um)
             if self.psf.shape[0] > smallest:
@@ -169,6 +169,7 @@ class Dataset(BaseDataset):
             "files": {f.name: _sha256(f) for f in (self.files[stem], self.reference_files.get(stem)) if f},
             "reference": self.reference,
             "psf_source": self.psf_source,
+            "psf_reference": not self.psf_is_model,  # a model PSF is a guess, not a reference for PSF estimates
             **self.offsets[stem],
             **self.psf_background,
             "intensity_scale": scale,
