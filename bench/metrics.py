@@ -18,24 +18,29 @@ test lines).
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import scipy.ndimage
 import scipy.signal
+from numpy.lib.stride_tricks import sliding_window_view
 from skimage.filters import threshold_otsu
-from skimage.metrics import structural_similarity
 
-from bench.api import Scoring
+from bench.api import Case, Scoring
 
 __all__ = [
-    "NO_REFERENCE_SCORES", "affine_fit", "line_profile", "negative_fraction", "normalize_psf", "peak_ratio",
-    "psf_fwhm", "psf_psnr", "psf_snr", "psnr", "reblur_psnr", "reblur_residual", "ringing", "score", "ssim",
+    "NO_REFERENCE_SCORES", "CaseScorer", "RingingReference", "SSIMReference", "affine_fit", "line_profile", "median_at",
+    "negative_fraction", "normalize_psf", "peak_ratio", "psf_fwhm", "psf_psnr", "psf_snr", "psnr", "reblur_psnr",
+    "reblur_residual", "ringing", "score", "ssim",
 ]  # fmt: skip
 
 #: Columns of :func:`score` that need no ground truth, in display order.
 NO_REFERENCE_SCORES = ("reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um")
+#: Window values gathered at once by :func:`median_at` (8 MB of float64).
+_MEDIAN_BLOCK_VALUES = 1 << 20
 
 
 def psnr(reference: np.ndarray, estimate: np.ndarray, *, data_range: float) -> float:
@@ -46,9 +51,69 @@ def psnr(reference: np.ndarray, estimate: np.ndarray, *, data_range: float) -> f
 
 
 def ssim(reference: np.ndarray, estimate: np.ndarray, *, data_range: float) -> float:
-    """Structural similarity (Wang et al. 2004) with skimage's default 7x7 window."""
-    reference, estimate = _same_shape(reference, estimate)
-    return float(structural_similarity(reference, estimate, data_range=data_range))
+    """Structural similarity (Wang et al. 2004) with skimage's default 7x7 window; see :class:`SSIMReference`."""
+    return SSIMReference(reference, data_range=data_range)(estimate)
+
+
+class SSIMReference:
+    r"""The reference's share of SSIM (its local means and variances), kept to score several estimates.
+
+    ``skimage.metrics.structural_similarity`` with its defaults (7 x 7 uniform
+    window, sample covariance, :math:`K_1 = 0.01`, :math:`K_2 = 0.03`, mean over
+    the image less a 3-px border), computed with the same operations in the
+    same order (equal to it to rounding, tested) but without recomputing the
+    reference's statistics for every estimate and with a few in-place buffers
+    instead of a dozen image-sized temporaries: scoring stays near the cost
+    of three uniform filters per estimate.
+    """
+
+    window = 7
+
+    def __init__(self, reference: np.ndarray, *, data_range: float) -> None:
+        self.reference = np.asarray(reference, dtype=np.float64)
+        self.c1, self.c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+        self.cov_norm = self.window**2 / (self.window**2 - 1)
+        self.mean = self._filter(self.reference)
+        squares = self._filter(self.reference * self.reference)
+        self.variance = self.cov_norm * (squares - self.mean * self.mean)
+
+    def __call__(self, estimate: np.ndarray) -> float:
+        """Mean SSIM of ``estimate`` against the reference."""
+        x, y = _same_shape(self.reference, estimate)
+        ux, vx = self.mean, self.variance
+        # skimage's expressions, evaluated in place (each comment gives the value now held)
+        uy = self._filter(y)
+        buffer = y * y
+        vy = self._filter(buffer)  # uyy
+        np.multiply(x, y, out=buffer)
+        vxy = self._filter(buffer)  # uxy
+        np.multiply(uy, uy, out=buffer)
+        vy -= buffer
+        vy *= self.cov_norm  # vy = cov_norm * (uyy - uy * uy)
+        np.multiply(ux, uy, out=buffer)
+        vxy -= buffer
+        vxy *= self.cov_norm  # vxy = cov_norm * (uxy - ux * uy)
+        a1 = buffer
+        a1 *= 2
+        a1 += self.c1  # A1 = 2 * ux * uy + C1 (doubling is exact: the order does not matter)
+        a2 = vxy
+        a2 *= 2
+        a2 += self.c2  # A2 = 2 * vxy + C2
+        b1 = uy
+        b1 *= uy
+        b1 += ux * ux
+        b1 += self.c1  # B1 = ux**2 + uy**2 + C1
+        b2 = vy
+        b2 += vx
+        b2 += self.c2  # B2 = vx + vy + C2
+        a1 *= a2
+        b1 *= b2
+        a1 /= b1  # S = (A1 * A2) / (B1 * B2)
+        pad = (self.window - 1) // 2
+        return float(a1[pad:-pad, pad:-pad].mean(dtype=np.float64))
+
+    def _filter(self, image: np.ndarray) -> np.ndarray:
+        return scipy.ndimage.uniform_filter(image, size=self.window)
 
 
 def normalize_psf(psf: np.ndarray, size: int) -> np.ndarray:
@@ -98,6 +163,96 @@ def reblur_psnr(x: np.ndarray, psf_true: np.ndarray, psf_estimate: np.ndarray, *
     )
 
 
+class CaseScorer:
+    r"""Every metric of one case, with the input's share computed once and reused for each method.
+
+    Scoring a method's output has two parts: what depends only on the case
+    (the reference's blur :math:`h \star x`, the bright-structure mask and halo
+    of :func:`ringing` and the input's own oscillation there) and what depends
+    on the estimate. A ``CaseScorer`` keeps the first part, computed on first
+    use, so scoring ``M`` methods on a case costs the case's share once, not
+    ``M`` times; :func:`score` is the one-off form. Memory held: a few
+    image-sized arrays per case.
+
+    Parameters
+    ----------
+    x : (H, W) ndarray or None
+        Reference image (exact or affine, see ``scoring``), None if there is none.
+    y : (H, W) ndarray or None
+        The degraded input; enables the no-reference scores of :data:`NO_REFERENCE_SCORES`.
+    psf : (k, k) ndarray or None
+        The case's PSF (forward model of the no-reference scores, reference of PSF estimates).
+    scoring : Scoring, optional
+        A case's :attr:`bench.api.Case.scoring`: exact or affine reference,
+        whether ``psf`` may score PSF estimates, where test lines are.
+    data_range : float
+        Intensity range of PSNR and SSIM.
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray | None,
+        y: np.ndarray | None,
+        psf: np.ndarray | None,
+        *,
+        scoring: Scoring | None = None,
+        data_range: float = 1.0,
+    ) -> None:
+        self.x, self.y, self.psf = x, y, psf
+        self.scoring = scoring or Scoring()
+        self.data_range = data_range
+        self._blurred_x: dict[int, np.ndarray] = {}
+
+    @classmethod
+    def for_case(cls, case: Case) -> CaseScorer:
+        """The scorer of a benchmark case (its reference, input, PSF and scoring keys)."""
+        return cls(case.x, case.y, case.psf, scoring=case.scoring)
+
+    @functools.cached_property
+    def _ringing(self) -> RingingReference:
+        return RingingReference(self.y)
+
+    @functools.cached_property
+    def _ssim(self) -> SSIMReference:
+        return SSIMReference(self.x, data_range=self.data_range)
+
+    def __call__(self, x_hat: np.ndarray, psf_hat: np.ndarray | None) -> dict[str, float]:
+        """Every metric that the available references allow for one estimate; missing ones are NaN."""
+        scoring, x = self.scoring, self.x
+        scores = dict.fromkeys(("psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr", *NO_REFERENCE_SCORES), math.nan)
+        if x is not None:
+            compared = affine_fit(x, x_hat) if scoring.reference == "affine" else x_hat
+            scores["psnr"] = psnr(x, compared, data_range=self.data_range)
+            scores["ssim"] = self._ssim(compared)
+        if self.psf is not None and psf_hat is not None and scoring.psf_reference:
+            scores["psf_snr"] = psf_snr(self.psf, psf_hat)
+            scores["psf_psnr"] = psf_psnr(self.psf, psf_hat)
+            if x is not None:
+                scores["reblur_psnr"] = self._reblur_psnr(psf_hat)
+        if self.y is not None:
+            forward = self.psf if self.psf is not None else psf_hat
+            scores["negative_fraction"] = negative_fraction(x_hat)
+            scores["peak_ratio"] = peak_ratio(self.y, x_hat)
+            if forward is not None:
+                scores["reblur_residual"] = reblur_residual(self.y, x_hat, forward)
+            scores["ringing"] = self._ringing(x_hat, scale_px=psf_fwhm(forward) if forward is not None else 2.0)
+        if scoring.line_axis is not None:
+            pixel = scoring.pixel_size_um[1 - scoring.line_axis] if scoring.pixel_size_um else math.nan
+            contrast, width_px = line_profile(x_hat, axis=scoring.line_axis, positions=scoring.line_positions)
+            scores["line_contrast"], scores["line_fwhm_um"] = contrast, width_px * pixel
+        return scores
+
+    def _reblur_psnr(self, psf_hat: np.ndarray) -> float:
+        r""":func:`reblur_psnr` with :math:`h \star x` kept per common PSF canvas size."""
+        size = _common_size(self.psf, psf_hat)
+        if size not in self._blurred_x:
+            x = np.asarray(self.x, dtype=np.float64)
+            self._blurred_x[size] = scipy.signal.fftconvolve(x, normalize_psf(self.psf, size), mode="same")
+        blurred = self._blurred_x[size]
+        estimate = scipy.signal.fftconvolve(np.asarray(self.x, dtype=np.float64), normalize_psf(psf_hat, size), mode="same")
+        return psnr(blurred, estimate, data_range=self.data_range)
+
+
 def score(
     x: np.ndarray | None,
     x_hat: np.ndarray,
@@ -110,34 +265,14 @@ def score(
 ) -> Mapping[str, float]:
     """Every metric that the available references allow; missing ones are NaN.
 
-    ``y`` (the degraded input) enables the no-reference scores of
-    :data:`NO_REFERENCE_SCORES`; ``scoring`` (a case's :attr:`bench.api.Case.scoring`)
-    says whether ``x`` is an exact or an affine reference, whether ``psf`` may
-    score PSF estimates, and where test lines are.
+    The one-off form of :class:`CaseScorer` (use that to score several
+    estimates of one case). ``y`` (the degraded input) enables the
+    no-reference scores of :data:`NO_REFERENCE_SCORES`; ``scoring`` (a case's
+    :attr:`bench.api.Case.scoring`) says whether ``x`` is an exact or an
+    affine reference, whether ``psf`` may score PSF estimates, and where test
+    lines are.
     """
-    scoring = scoring or Scoring()
-    scores = dict.fromkeys(("psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr", *NO_REFERENCE_SCORES), math.nan)
-    if x is not None:
-        compared = affine_fit(x, x_hat) if scoring.reference == "affine" else x_hat
-        scores["psnr"] = psnr(x, compared, data_range=data_range)
-        scores["ssim"] = ssim(x, compared, data_range=data_range)
-    if psf is not None and psf_hat is not None and scoring.psf_reference:
-        scores["psf_snr"] = psf_snr(psf, psf_hat)
-        scores["psf_psnr"] = psf_psnr(psf, psf_hat)
-        if x is not None:
-            scores["reblur_psnr"] = reblur_psnr(x, psf, psf_hat, data_range=data_range)
-    if y is not None:
-        forward = psf if psf is not None else psf_hat
-        scores["negative_fraction"] = negative_fraction(x_hat)
-        scores["peak_ratio"] = peak_ratio(y, x_hat)
-        if forward is not None:
-            scores["reblur_residual"] = reblur_residual(y, x_hat, forward)
-        scores["ringing"] = ringing(y, x_hat, scale_px=psf_fwhm(forward) if forward is not None else 2.0)
-    if scoring.line_axis is not None:
-        pixel = scoring.pixel_size_um[1 - scoring.line_axis] if scoring.pixel_size_um else math.nan
-        contrast, width_px = line_profile(x_hat, axis=scoring.line_axis, positions=scoring.line_positions)
-        scores["line_contrast"], scores["line_fwhm_um"] = contrast, width_px * pixel
-    return scores
+    return CaseScorer(x, y, psf, scoring=scoring, data_range=data_range)(x_hat, psf_hat)
 
 
 def affine_fit(reference: np.ndarray, estimate: np.ndarray) -> np.ndarray:
@@ -223,25 +358,70 @@ def ringing(y: np.ndarray, x_hat: np.ndarray, *, scale_px: float) -> float:
     1 means no oscillation was added next to objects (the input's value);
     above 1, ringing or amplified noise; below 1, the halo was smoothed (or
     the edges sharpened). NaN when the input has no bright structure or no halo.
+    The median is taken only on :math:`H` (equal to
+    ``scipy.ndimage.median_filter`` there); :class:`RingingReference` keeps the
+    input's share for several estimates.
     """
-    y, x_hat = _same_shape(y, x_hat)
-    smooth = scipy.ndimage.gaussian_filter(y, 1.0)
-    if np.ptp(smooth) == 0:
-        return math.nan
-    bright = smooth > threshold_otsu(smooth)
-    distance = scipy.ndimage.distance_transform_edt(~bright)
-    halo = (distance > scale_px / 2) & (distance <= 3 * scale_px)
-    if not bright.any() or np.count_nonzero(halo) < 16:
-        return math.nan
-    window = 2 * max(1, round(scale_px)) + 1
+    return RingingReference(y)(x_hat, scale_px=scale_px)
 
-    def oscillation(image: np.ndarray) -> float:
-        detail = image - scipy.ndimage.median_filter(image, window)
-        level = abs(image[bright].mean())
-        return math.sqrt(np.mean(detail[halo] ** 2)) / level if level > 0 else math.nan
 
-    reference = oscillation(y)
-    return oscillation(x_hat) / reference if reference > 0 else math.nan
+class RingingReference:
+    r"""The input's share of :func:`ringing`: bright mask, distance to it and, per scale, halo and oscillation.
+
+    Built once per input ``y``; calling it scores an estimate at a cost of
+    :math:`O(|H|\, w^2)`, the median window over the halo pixels only.
+    """
+
+    def __init__(self, y: np.ndarray) -> None:
+        self.y = y
+        smooth = scipy.ndimage.gaussian_filter(np.asarray(y, dtype=np.float64), 1.0)
+        self.bright = None if np.ptp(smooth) == 0 else smooth > threshold_otsu(smooth)
+        self.distance = None if self.bright is None else scipy.ndimage.distance_transform_edt(~self.bright)
+        self._scales: dict[float, tuple[np.ndarray, int, float]] = {}
+
+    def __call__(self, x_hat: np.ndarray, *, scale_px: float) -> float:
+        """ringing(y, x_hat) at ``scale_px``; see :func:`ringing`."""
+        x_hat = _same_shape(self.y, x_hat)[1]
+        if self.bright is None:
+            return math.nan
+        if scale_px not in self._scales:
+            halo = (self.distance > scale_px / 2) & (self.distance <= 3 * scale_px)
+            halo_at = np.flatnonzero(halo)
+            window = 2 * max(1, round(scale_px)) + 1
+            valid = self.bright.any() and halo_at.size >= 16
+            reference = self._oscillation(np.asarray(self.y, dtype=np.float64), halo_at, window) if valid else math.nan
+            self._scales[scale_px] = halo_at, window, reference
+        halo_at, window, reference = self._scales[scale_px]
+        if not reference > 0:
+            return math.nan
+        return self._oscillation(x_hat, halo_at, window) / reference
+
+    def _oscillation(self, image: np.ndarray, halo_at: np.ndarray, window: int) -> float:
+        detail = image.ravel()[halo_at] - median_at(image, halo_at, window)
+        level = abs(image[self.bright].mean())
+        return math.sqrt(np.mean(detail**2)) / level if level > 0 else math.nan
+
+
+def median_at(image: np.ndarray, flat_indices: np.ndarray, window: int) -> np.ndarray:
+    """``scipy.ndimage.median_filter(image, window)`` (mode ``reflect``) at the given flat indices only.
+
+    The median filter costs :math:`O(w^2)` per pixel; where a score needs it
+    on a part of the image, computing it there alone keeps the cost to that
+    part. Blocks of windows are gathered and partitioned, so memory stays
+    bounded.
+    """
+    if window % 2 == 0:
+        raise ValueError(f"median window must be odd, got {window}")
+    image = np.asarray(image)
+    radius, middle = window // 2, window * window // 2
+    windows = sliding_window_view(np.pad(image, radius, mode="symmetric"), (window, window))
+    rows, cols = np.unravel_index(flat_indices, image.shape)
+    medians = np.empty(len(flat_indices), dtype=image.dtype)
+    block = max(1, _MEDIAN_BLOCK_VALUES // (window * window))
+    for start in range(0, len(medians), block):
+        values = windows[rows[start : start + block], cols[start : start + block]].reshape(-1, window * window)
+        medians[start : start + block] = np.partition(values, middle, axis=1)[:, middle]
+    return medians
 
 
 def line_profile(image: np.ndarray, *, axis: int, positions: tuple[int, ...] | list[int]) -> tuple[float, float]:
@@ -268,7 +448,7 @@ def line_profile(image: np.ndarray, *, axis: int, positions: tuple[int, ...] | l
         low, high = max(0, position - reach), min(len(profile), position + reach + 1)
         peaks.append(low + int(np.argmax(profile[low:high])))
     contrasts = []
-    for left, right in zip(peaks, peaks[1:]):
+    for left, right in itertools.pairwise(peaks):
         top = (profile[left] + profile[right]) / 2
         valley = profile[left : right + 1].min()
         contrasts.append((top - valley) / (top + valley) if top + valley != 0 else math.nan)
@@ -283,7 +463,12 @@ def _same_shape(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _common_psfs(psf_true: np.ndarray, psf_estimate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _common_size(psf_true: np.ndarray, psf_estimate: np.ndarray) -> int:
+    """The odd canvas side that holds both PSFs."""
     size = max(*np.shape(psf_true), *np.shape(psf_estimate))
-    size += 1 - size % 2
+    return size + 1 - size % 2
+
+
+def _common_psfs(psf_true: np.ndarray, psf_estimate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    size = _common_size(psf_true, psf_estimate)
     return normalize_psf(psf_true, size), normalize_psf(psf_estimate, size)

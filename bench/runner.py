@@ -33,7 +33,8 @@ from omegaconf import OmegaConf
 from bench.api import BaseMethod, Case, track_of
 from bench.cases import CaseStore, default_cache_dir
 from bench.config import compose, make_dataset, make_method, method_label, method_parameters, split_overrides
-from bench.metrics import score
+from bench.images_out import restoration_path, write_restoration
+from bench.metrics import CaseScorer
 from bench.registry import Registry, load_registry
 from bench.report import has_labels, leaderboard, output_path, read_cases
 from bench.timing import device_name, environment, timed
@@ -102,10 +103,11 @@ def run_benchmark(
     manifest = _manifest(cfg, names, store, device)
     _write_text(out / "manifest.json", json.dumps(manifest, indent=1, default=str))
     skipped: dict[str, str] = {}
+    scorers = {case.case_id: CaseScorer.for_case(case) for case in cases}  # the input's share, once per case
     for name in names:
         rows, reason = _run_method(
             registry.method(name), method_overrides.get(name, []), cases, data.name, store.key,
-            device, rows, out, bool(cfg.save_outputs), progress,
+            device, rows, out, bool(cfg.save_outputs), progress, scorers,
         )  # fmt: skip
         if reason:
             skipped[name] = reason
@@ -128,6 +130,7 @@ def _run_method(
     out: Path,
     save_outputs: bool,
     progress: Callable | None,
+    scorers: dict[str, CaseScorer],
 ) -> tuple[pd.DataFrame, str | None]:
     """Run one method on every unfinished case; returns the updated rows and a skip reason."""
     name = method_cls.name
@@ -158,7 +161,9 @@ def _run_method(
         pass  # the timed call below fails the same way and records why
     iterator = progress(todo, len(todo), label) if progress else todo
     for case in iterator:
-        row = _run_case(method, case, device, output_path(out, label, case.case_id) if save_outputs else None)
+        output = output_path(out, label, case.case_id) if save_outputs else None
+        image = restoration_path(out, label, case.case_id)
+        row = _run_case(method, case, device, output, scorers[case.case_id], image)
         row.update(method=name, label=label, dataset=dataset, params=params_json, run_key=run_key)
         rows = _append(rows, row, out)
     return rows, None
@@ -189,15 +194,18 @@ def call_method(method: BaseMethod, case: Case, device: torch.device):
         return method.run(y, psf, **extra)
 
 
-def _run_case(method: BaseMethod, case: Case, device: torch.device, output: Path | None) -> dict[str, Any]:
-    """One timed, scored call, its images saved to ``output`` if given; any exception becomes an error row."""
+def _run_case(
+    method: BaseMethod, case: Case, device: torch.device, output: Path | None, scorer: CaseScorer, image: Path
+) -> dict[str, Any]:
+    """One timed, scored call, its restoration written as a TIFF to ``image`` (and arrays to ``output`` if given)."""
     row = _case_row(case, method.blind, device)
     row["track"] = track_of(method)
     try:
         result, timing = timed(lambda: call_method(method, case, device), device)
         x_hat = _to_image(result.x_hat, case.y.shape, "x_hat")
         psf_hat = None if result.psf_hat is None else _to_image(result.psf_hat, None, "psf_hat")
-        row.update(score(case.x, x_hat, case.psf, psf_hat, y=case.y, scoring=case.scoring))
+        row.update(scorer(x_hat, psf_hat))
+        write_restoration(image, x_hat, case.meta)
         row.update(time_s=timing.seconds, peak_memory_mb=timing.peak_memory_mb, status="ok", error="")
         row["info"] = json.dumps({k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool))})
         if output is not None:

@@ -9,6 +9,7 @@ import numpy as np
 
 from bench.api import BaseDataset, Case
 from bench.datasets._real import SHIPPED, as_case_psf, case_meta, centre_crop, normalize_reference, optics_psf
+from bench.optics import microscope_optics, optics_meta
 
 #: Shipped pairs: (widefield input, SIM reference), both on the 62.6 nm camera grid.
 PAIRS = {
@@ -16,6 +17,8 @@ PAIRS = {
     "factin": ("biosr_wf_sim/factin_nonlinear_wf.tif", "biosr_wf_sim/factin_nonlinear_sim_gt.tif"),
 }
 PIXEL_UM = 0.0626
+#: Oil immersion, implied by the NA 1.49 objective (not recorded in the files).
+IMMERSION_INDEX = 1.515
 
 
 class Dataset(BaseDataset):
@@ -95,6 +98,7 @@ class Dataset(BaseDataset):
             case_id, PIXEL_UM, [widefield, sim],
             reference="affine", psf_source="model: in-focus diffraction-limited widefield PSF of the stated optics",
             fc=fc, na=self.na, wavelength_um=self.wavelength_um, crop=self.crop, intensity_scale=scale,
+            optics=optics_meta(microscope_optics(self.na, self.wavelength_um, IMMERSION_INDEX, PIXEL_UM)),
         )  # fmt: skip
         return Case(
             case_id,

@@ -6,11 +6,12 @@ import numpy as np
 
 from bench.api import BaseDataset, Case
 from bench.datasets._real import SHIPPED, as_case_psf, case_meta, optics_psf, to_unit_range
+from bench.optics import microscope_optics, optics_meta
 
 PLANE = "widefield_dapi/dapi_001_z19.tif"
 PIXEL_UM = 0.130
 #: Optics of the upstream demo (deconwolf demo/makefile): NA 1.45, emission 461 nm, immersion n = 1.512.
-NA, WAVELENGTH_UM = 1.45, 0.461
+NA, WAVELENGTH_UM, IMMERSION_INDEX = 1.45, 0.461, 1.512
 #: Camera offset in counts (upstream: "about 1750"; the stack's minimum is 1758).
 OFFSET = 1750.0
 
@@ -58,5 +59,6 @@ class Dataset(BaseDataset):
             case_id, PIXEL_UM, [PLANE],
             psf_source="model: in-focus diffraction-limited widefield PSF of the stated optics",
             fc=fc, na=NA, wavelength_um=WAVELENGTH_UM, offset=OFFSET, intensity_scale=scale,
+            optics=optics_meta(microscope_optics(NA, WAVELENGTH_UM, IMMERSION_INDEX, PIXEL_UM)),
         )  # fmt: skip
         return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)

@@ -6,6 +6,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import scipy.ndimage
+import scipy.signal
 import tifffile
 
 from bench.cases import validate_case
@@ -117,3 +118,78 @@ def test_colour_stack_and_unmatched_reference_are_refused(folder, tmp_path):
     (folder / "references" / "beads.png").unlink()
     with pytest.raises(ValueError, match=r"no reference .* for image\(s\) \['beads'\]"):
         Dataset(path=str(folder / "images"), references=str(folder / "references"))
+
+
+def _camera_folder(root, *, offset: float, psf_background: float):
+    """Sparse beads blurred and counted like a camera, plus ``offset``; a bead PSF on a flat ``psf_background``."""
+    rng = np.random.default_rng(7)
+    truth = np.zeros((72, 72))
+    truth[rng.integers(8, 64, 25), rng.integers(8, 64, 25)] = 1.0
+    truth = scipy.ndimage.gaussian_filter(truth, 1.0) * 4000
+    psf = gaussian_psf(15, 1.6).astype(np.float64)
+    counts = rng.poisson(scipy.signal.fftconvolve(truth, psf, mode="same").clip(0) + 5) + rng.normal(0, 1.5, truth.shape)
+    (root / "images").mkdir(parents=True)
+    (root / "references").mkdir()
+    tifffile.imwrite(root / "images" / "beads.tif", np.round(counts.clip(0) + offset).astype(np.uint16))
+    tifffile.imwrite(root / "references" / "beads.tif", (truth + 5 + offset).astype(np.float32))
+    measured = rng.poisson(psf / psf.max() * 2000 + psf_background).astype(np.float32)
+    tifffile.imwrite(root / "psf.tif", measured)
+    return root
+
+
+def _camera_dataset(root, **camera):
+    return Dataset(path=str(root / "images"), psf=str(root / "psf.tif"), references=str(root / "references"),
+                   reference="exact", **camera)  # fmt: skip
+
+
+def test_raw_camera_data_warns_and_auto_estimates_offset_and_psf_background(tmp_path):
+    import torch
+
+    from bench.config import make_method
+    from bench.metrics import score
+    from bench.registry import load_registry
+    from bench.runner import call_method
+
+    raw_root = _camera_folder(tmp_path / "raw", offset=100, psf_background=50)
+    with pytest.warns(UserWarning) as caught:
+        _camera_dataset(raw_root)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "dataset.offset=auto" in messages and "dataset.psf_background=auto" in messages
+
+    raw = _camera_dataset(raw_root, offset="auto", psf_background="auto")
+    raw_case = raw.make_case(raw.case_ids()[0])
+    assert raw_case.meta["offset_source"] == raw_case.meta["psf_background_source"] == "auto"
+    assert raw_case.meta["offset"] == pytest.approx(100 + 5, rel=0.05)  # offset + the uniform background
+    assert raw_case.meta["psf_background"] == pytest.approx(50, rel=0.05)
+
+    clean = _camera_dataset(_camera_folder(tmp_path / "clean", offset=0, psf_background=0), offset=5, psf_background=0)
+    clean_case = clean.make_case(clean.case_ids()[0])
+    for name in ("identity", "wiener", "richardson_lucy"):
+        method, _ = make_method(load_registry().method(name))
+        scores = []
+        for case in (raw_case, clean_case):
+            x_hat = call_method(method, case, torch.device("cpu")).x_hat[0, 0].numpy()
+            scores.append(score(case.x, x_hat, case.psf, None, y=case.y, scoring=case.scoring))
+        assert scores[0]["psnr"] == pytest.approx(scores[1]["psnr"], abs=0.1), name
+        assert scores[0]["ssim"] == pytest.approx(scores[1]["ssim"], abs=0.05), name
+
+
+def test_restorations_are_written_as_tiffs_in_the_input_scale_with_the_pixel_size(folder, tmp_path):
+    from bench.images_out import restoration_path, safe_name
+    from bench.runner import run_benchmark
+
+    overrides = [f"out={tmp_path / 'run'}", f"dataset.path={folder / 'images'}", f"dataset.psf={folder / 'psf.tif'}",
+                 "dataset.pixel_size_um=[0.1,0.12]", "dataset.offset=100"]  # fmt: skip
+    outcome = run_benchmark("identity", "folder", overrides, log=lambda line: None)
+    row = outcome.cases[outcome.cases.image == "cell"].iloc[0]
+    path = restoration_path(tmp_path / "run", row.label, row.case_id)
+    assert safe_name("nafnet[preset=cpu]") == "nafnet_preset_cpu" and path.exists()
+    with tifffile.TiffFile(path) as tif:
+        image = tif.asarray()
+        page = tif.pages[0]
+        x_res, y_res = (page.tags[name].value for name in ("XResolution", "YResolution"))
+        assert tif.imagej_metadata["unit"] == "um"
+    raw = tifffile.imread(folder / "images" / "cell.tif").astype(np.float64)
+    assert image.dtype == np.float32
+    np.testing.assert_allclose(image, np.clip(raw - 100, 0, None), rtol=1e-6)  # identity: the input, in counts
+    assert x_res[1] / x_res[0] == pytest.approx(0.12) and y_res[1] / y_res[0] == pytest.approx(0.1)

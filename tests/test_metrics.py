@@ -23,6 +23,17 @@ def test_ssim_matches_skimage(pair):
     assert abs(ssim(x, y, data_range=1.0) - reference) < 1e-4
 
 
+@pytest.mark.parametrize("data_range", [1.0, 255.0])
+def test_ssim_reference_equals_skimage_for_several_estimates(pair, data_range):
+    from bench.metrics import SSIMReference
+
+    x, y = (image.astype(np.float64) * data_range for image in pair)
+    reference = SSIMReference(x, data_range=data_range)
+    for estimate in (y, 0.5 * y + 0.2, np.zeros_like(y)):
+        expected = structural_similarity(x, estimate, data_range=data_range)
+        assert reference(estimate) == pytest.approx(expected, abs=1e-12)
+
+
 def test_psnr_rejects_shape_mismatch(pair):
     x, y = pair
     with pytest.raises(ValueError, match="same shape"):
@@ -76,3 +87,77 @@ def test_score_leaves_psf_metrics_empty_without_an_estimate(pair):
     x, y = pair
     scores = score(x, y, gaussian_psf(9, 1.0), None)
     assert np.isfinite(scores["psnr"]) and np.isnan(scores["psf_snr"]) and np.isnan(scores["reblur_psnr"])
+
+
+def _ringing_by_full_median_filter(y, x_hat, scale_px):
+    """The definition of bench.metrics.ringing, with scipy's median filter over the whole image."""
+    import math
+
+    import scipy.ndimage
+    from skimage.filters import threshold_otsu
+
+    y, x_hat = np.asarray(y, dtype=np.float64), np.asarray(x_hat, dtype=np.float64)
+    smooth = scipy.ndimage.gaussian_filter(y, 1.0)
+    bright = smooth > threshold_otsu(smooth)
+    distance = scipy.ndimage.distance_transform_edt(~bright)
+    halo = (distance > scale_px / 2) & (distance <= 3 * scale_px)
+    window = 2 * max(1, round(scale_px)) + 1
+
+    def oscillation(image):
+        detail = image - scipy.ndimage.median_filter(image, window)
+        return math.sqrt(np.mean(detail[halo] ** 2)) / abs(image[bright].mean())
+
+    return oscillation(x_hat) / oscillation(y)
+
+
+@pytest.fixture
+def blurred_case():
+    """A blurred, noisy phantom of bright discs, its PSF and two estimates (one sharper, one noisier)."""
+    import scipy.signal
+
+    rng = np.random.default_rng(5)
+    x = np.zeros((96, 80))
+    x[rng.integers(5, 91, 30), rng.integers(5, 75, 30)] = 1.0
+    x = np.clip(scipy.signal.fftconvolve(x, gaussian_psf(9, 1.2), mode="same") * 4, 0, 1)
+    h = gaussian_psf(15, 2.0)
+    y = scipy.signal.fftconvolve(x, h, mode="same") + 0.01 * rng.standard_normal(x.shape)
+    estimates = [x + 0.02 * rng.standard_normal(x.shape), y + 0.05 * rng.standard_normal(x.shape)]
+    return x.astype(np.float32), y.astype(np.float32), h, [e.astype(np.float32) for e in estimates]
+
+
+@pytest.mark.parametrize("window", [3, 7, 11])
+def test_median_at_equals_scipy_median_filter(window):
+    import scipy.ndimage
+
+    from bench.metrics import median_at
+
+    image = np.random.default_rng(window).random((37, 50))
+    at = np.flatnonzero(np.random.default_rng(0).random(image.shape) < 0.3)
+    expected = scipy.ndimage.median_filter(image, window).ravel()[at]
+    np.testing.assert_array_equal(median_at(image, at, window), expected)
+
+
+@pytest.mark.parametrize("scale_px", [2.0, 3.4])
+def test_ringing_equals_its_definition_with_a_full_median_filter(blurred_case, scale_px):
+    from bench.metrics import ringing
+
+    _, y, _, estimates = blurred_case
+    for x_hat in estimates:
+        assert ringing(y, x_hat, scale_px=scale_px) == pytest.approx(
+            _ringing_by_full_median_filter(y, x_hat, scale_px), abs=1e-12
+        )
+
+
+def test_case_scorer_reuses_the_input_share_and_equals_score(blurred_case):
+    from bench.api import Scoring
+    from bench.metrics import CaseScorer
+
+    x, y, h, estimates = blurred_case
+    scorer = CaseScorer(x, y, h, scoring=Scoring())
+    psf_hats = [gaussian_psf(15, 2.3), gaussian_psf(21, 1.8)]  # two canvas sizes for reblur_psnr
+    for x_hat in estimates:
+        for psf_hat in psf_hats:
+            once = score(x, x_hat, h, psf_hat, y=y)
+            assert scorer(x_hat, psf_hat) == pytest.approx(once, nan_ok=True, abs=0)
+    assert len(scorer._blurred_x) == 2  # one h * x per canvas size, not one per call
+    assert scorer(x, h)["reblur_psnr"] == np.inf
