@@ -207,7 +207,7 @@ def test_training_configurations_compose():
 
     assert compose_training("deepblur").identification.network.widths == [16, 32, 64, 128]
     gpu = compose_training("deepblur", ["preset=gpu", "seed=3"])
-    assert gpu.identification.network.widths == [64, 128, 256, 512] and gpu.seed == 3 and gpu.degradations.psf_size == 31
+    assert gpu.identification.network.widths == [32, 64, 128, 256] and gpu.seed == 3 and gpu.degradations.psf_size == 31
     with pytest.raises(ValueError, match="no training configuration 'deepblur-tpu'; available: deepblur-cpu"):
         compose_training("deepblur", ["preset=tpu"])
 
