@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--panels", type=int, default=3, help="cases shown as image panels per dataset (default: 3)")
     report.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default: 2000)")
 
+    export_results = commands.add_parser(
+        "export", help="write merged runs in another tool's result format (benchopt: a folder `benchopt plot` renders)"
+    )
+    export_results.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="folders written by `bench run`")
+    export_results.add_argument("--format", choices=("benchopt",), default="benchopt", help="(default: benchopt)")
+    export_results.add_argument("--out", type=Path, default=Path("results/benchopt"), help="(default: results/benchopt)")
+
     train = commands.add_parser(
         "train",
         help="train a learned method and write its checkpoint",
@@ -101,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _timing(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "export":
+            return _export_results(args)
         if args.command == "train":
             return _train(args)
         return _export(args)
@@ -199,6 +208,14 @@ def _report(args: argparse.Namespace) -> int:
 
     written = write_report(args.runs, args.out, panels=args.panels, n_boot=args.bootstrap)
     console.print(f"wrote {', '.join(str(path) for path in written)}")
+    return 0
+
+
+def _export_results(args: argparse.Namespace) -> int:
+    from bench.benchopt_export import write_benchopt
+
+    written = write_benchopt(args.runs, args.out)
+    console.print(f"wrote {', '.join(str(path) for path in written)}; render with `benchopt plot {args.out}`")
     return 0
 
 
