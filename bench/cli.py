@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     timing.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch device (default: cpu)")
     timing.add_argument("--out", type=Path, help="output folder (default: results/timing-<device>)")
+    timing.add_argument("--peer", help="a timed method: add each method's time ratio and largest output difference to it")
     timing.add_argument("overrides", nargs="*", metavar="OVERRIDES")
 
     report = commands.add_parser(
@@ -190,7 +191,7 @@ def _timing(args: argparse.Namespace) -> int:
         raise ValueError(f"--sizes must be comma-separated integers, got {args.sizes!r}") from None
     table, fits, env = run_timing(
         args.method, sizes, args.overrides, repeats=args.repeats, max_call_seconds=args.max_call_seconds,
-        device=args.device, log=lambda line: console.print(line, highlight=False),
+        device=args.device, peer=args.peer, log=lambda line: console.print(line, highlight=False),
     )  # fmt: skip
     out = args.out or Path(f"results/timing-{args.device}")
     out.mkdir(parents=True, exist_ok=True)
