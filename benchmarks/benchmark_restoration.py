@@ -113,20 +113,25 @@ class RichardsonLucySuite:
 
     def track_time_ratio(self, size, library, dtype):
         """Median time of this library over bench float32's, measured here one after the other."""
-        y_t, psf_t = self.y_t, self.psf_t
-        seconds = {}
-        for name, run in (
-            ("bench", lambda: richardson_lucy(y_t.float(), psf_t.float(), num_iter=NUM_ITER, boundary="reflect")),
-            (library, lambda: self._run(library, dtype)),
-        ):
-            run()  # warm-up
-            seconds[name] = statistics.median(_seconds(run) for _ in range(RATIO_REPEATS))
-        return seconds[library] / seconds["bench"]
+        y_t, psf_t = self.y_t.float(), self.psf_t.float()
+        peer, this = (
+            _median_seconds(run)
+            for run in (
+                lambda: richardson_lucy(y_t, psf_t, num_iter=NUM_ITER, boundary="reflect"),
+                lambda: self._run(library, dtype),
+            )
+        )
+        return this / peer
 
     track_time_ratio.unit = "x bench float32"
 
 
-def _seconds(call):
-    begin = time.perf_counter()
+def _median_seconds(call):
+    """Median wall time of :data:`RATIO_REPEATS` calls after a warm-up."""
     call()
-    return time.perf_counter() - begin
+    seconds = []
+    for _ in range(RATIO_REPEATS):
+        begin = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - begin)
+    return statistics.median(seconds)
