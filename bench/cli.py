@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     timing.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch device (default: cpu)")
     timing.add_argument("--out", type=Path, help="output folder (default: results/timing-<device>)")
+    timing.add_argument("--peer", help="a timed method: add each method's time ratio and largest output difference to it")
     timing.add_argument("overrides", nargs="*", metavar="OVERRIDES")
 
     report = commands.add_parser(
@@ -62,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("results/leaderboard"), help="(default: results/leaderboard)")
     report.add_argument("--panels", type=int, default=3, help="cases shown as image panels per dataset (default: 3)")
     report.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default: 2000)")
+
+    export_results = commands.add_parser(
+        "export", help="write merged runs in another tool's result format (benchopt: a folder `benchopt plot` renders)"
+    )
+    export_results.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="folders written by `bench run`")
+    export_results.add_argument("--format", choices=("benchopt",), default="benchopt", help="(default: benchopt)")
+    export_results.add_argument("--out", type=Path, default=Path("results/benchopt"), help="(default: results/benchopt)")
 
     train = commands.add_parser(
         "train",
@@ -101,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _timing(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "export":
+            return _export_results(args)
         if args.command == "train":
             return _train(args)
         return _export(args)
@@ -181,7 +191,7 @@ def _timing(args: argparse.Namespace) -> int:
         raise ValueError(f"--sizes must be comma-separated integers, got {args.sizes!r}") from None
     table, fits, env = run_timing(
         args.method, sizes, args.overrides, repeats=args.repeats, max_call_seconds=args.max_call_seconds,
-        device=args.device, log=lambda line: console.print(line, highlight=False),
+        device=args.device, peer=args.peer, log=lambda line: console.print(line, highlight=False),
     )  # fmt: skip
     out = args.out or Path(f"results/timing-{args.device}")
     out.mkdir(parents=True, exist_ok=True)
@@ -199,6 +209,14 @@ def _report(args: argparse.Namespace) -> int:
 
     written = write_report(args.runs, args.out, panels=args.panels, n_boot=args.bootstrap)
     console.print(f"wrote {', '.join(str(path) for path in written)}")
+    return 0
+
+
+def _export_results(args: argparse.Namespace) -> int:
+    from bench.benchopt_export import write_benchopt
+
+    written = write_benchopt(args.runs, args.out)
+    console.print(f"wrote {', '.join(str(path) for path in written)}; render with `benchopt plot {args.out}`")
     return 0
 
 

@@ -4,7 +4,8 @@
 ``bench run`` writes and prints. :func:`write_report` is ``bench report``: it
 merges the ``cases.csv`` of several runs (a run per dataset, or a sweep of one
 dataset parameter such as ``dataset.theta_max``), and writes ``cases.csv``,
-``leaderboard.csv`` (with benchopt-compatible columns), ``significance.csv``,
+``leaderboard.csv`` (also under benchopt's column names; not a benchopt result
+file, which ``bench export --format benchopt`` writes), ``significance.csv``,
 ``leaderboard.md`` and the static page ``leaderboard.html`` (:mod:`bench.html`).
 
 Rows are grouped and shown by ``label``, the method with the parameters that
@@ -37,7 +38,7 @@ from bench.config import method_label
 from bench.metrics import NO_REFERENCE_SCORES
 
 __all__ = [
-    "METRICS", "Run", "bootstrap_mean", "has_labels", "leaderboard", "load_runs", "output_path", "paired_differences",
+    "METRICS", "Run", "benchopt_dataset_name", "bootstrap_mean", "has_labels", "leaderboard", "load_runs", "output_path", "paired_differences",
     "print_leaderboard", "read_cases", "read_run", "summarize", "write_report",
 ]  # fmt: skip
 
@@ -442,20 +443,24 @@ def paired_differences(
 # ----------------------------------------------------------------------------- publication
 
 
+def benchopt_dataset_name(variant: str, noise: str) -> str:
+    """A variant at a noise level in benchopt's ``Name[param=value,...]`` form: ``toy[theta_max=0.1,noise=high]``."""
+    return f"{variant[:-1]},noise={noise}]" if variant.endswith("]") else f"{variant}[noise={noise}]"
+
+
 def benchopt_columns(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary with benchopt's result names added: solver_name, dataset_name, objective_*, p_dataset_*.
 
     ``solver_name`` is the label and ``dataset_name`` the variant with the
     noise level, both in benchopt's ``Name[param=value,...]`` form: the
-    parameters that tell the runs or the merged configurations apart.
+    parameters that tell the runs or the merged configurations apart. These
+    are aggregated rows, not a benchopt result file (no ``idx_rep``,
+    ``stop_val``): :mod:`bench.benchopt_export` writes that one, per case.
     """
     frame = summary.copy()
     metrics = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean")]
     frame["solver_name"] = frame["label"]
-    frame["dataset_name"] = [
-        f"{variant[:-1]},noise={noise}]" if variant.endswith("]") else f"{variant}[noise={noise}]"
-        for variant, noise in zip(frame["variant"], frame["noise"])
-    ]
+    frame["dataset_name"] = [benchopt_dataset_name(v, n) for v, n in zip(frame["variant"], frame["noise"])]
     frame["objective_name"] = "deconvolution"
     for metric in metrics:
         frame[f"objective_{metric}"] = frame[f"{metric}_mean"]

@@ -39,7 +39,7 @@ from bench.api import Case
 from bench.report import format_seconds
 
 __all__ = [
-    "RepeatedTiming", "ScalingFit", "Timing", "TIMING_COLUMNS", "device_name", "environment",
+    "RepeatedTiming", "ScalingFit", "Timing", "TIMING_COLUMNS", "compare_to_peer", "device_name", "environment",
     "fit_scaling", "library_versions", "repeat_timed", "run_timing", "timed", "timing_case",
 ]  # fmt: skip
 
@@ -51,7 +51,7 @@ LIBRARIES = ("deconv-bench", "torch", "deepinv", "numpy", "scipy", "scikit-image
 TIMING_COLUMNS = [
     "method", "size", "pixels", "repeats", "median_s", "min_s", "max_s", "spread_pct", "megapixels_per_s",
     "peak_memory_mb", "device", "device_type", "threads", "torch", "deepinv", "cuda", "driver",
-    "status", "note",
+    "status", "note", "peer", "ratio_to_peer", "max_abs_diff_to_peer",
 ]  # fmt: skip
 
 
@@ -256,6 +256,7 @@ def run_timing(
     device: str = "cpu",
     image: str = "camera",
     noise: str = "medium",
+    peer: str | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Time every method on one ``fresnel-zernike`` case per image size: ``bench timing``.
@@ -267,6 +268,11 @@ def run_timing(
     with the pixel count, a lower bound for every method here) exceeds
     ``max_call_seconds`` is skipped with that reason, which keeps the default
     command to a few minutes on 2 CPU cores; raise it for a full table.
+
+    With ``peer`` (one of the methods), every row also gets its median over
+    the peer's at the same size (``ratio_to_peer``, both timed in this run)
+    and the largest absolute difference between their restorations of the
+    case (``max_abs_diff_to_peer``, from one more untimed call each).
 
     Returns the timing table (:data:`TIMING_COLUMNS`), the per-method fit of
     time against pixel count, and the environment.
@@ -283,11 +289,13 @@ def run_timing(
         raise ValueError(f"sizes must be integers >= 16, got {sizes}")
     registry = load_registry()
     names = resolve_methods(methods, registry)
+    if peer is not None and peer not in names:
+        raise ValueError(f"--peer {peer} must be one of the timed methods: {', '.join(names)}")
     hydra_overrides, method_overrides = split_overrides(overrides, list(registry.methods))
     env = environment(torch_device)
     cases = {size: timing_case(size, image, noise, hydra_overrides) for size in sizes}
 
-    rows = []
+    rows, outputs = [], {}
     for name in names:
         method, _ = make_method(registry.method(name), method_overrides.get(name, []))
         reason = method.unavailable(torch_device)
@@ -310,6 +318,8 @@ def run_timing(
                         peak_memory_mb=timing.peak_memory_mb,
                     )  # fmt: skip
                     last = (size * size, timing.median)
+                    if peer is not None:
+                        outputs[name, size] = call_method(method, cases[size], torch_device).x_hat.cpu().numpy()
                 except Exception as error:  # one failing method never stops the others
                     row.update(status="error", note=f"{type(error).__name__}: {error}")
             row.update({key: env[key] for key in ("device", "device_type", "threads", "cuda", "driver")})
@@ -317,7 +327,22 @@ def run_timing(
             rows.append(row)
             log(f"{name} {size}²: {row['status']}" + (f" {row['median_s']:.4f} s" if row["status"] == "ok" else f" ({row['note']})"))
     table = pd.DataFrame(rows).reindex(columns=TIMING_COLUMNS).astype({"repeats": "Int64"})
+    if peer is not None:
+        table = compare_to_peer(table, outputs, peer)
     return table, scaling_table(table), env
+
+
+def compare_to_peer(table: pd.DataFrame, outputs: dict[tuple[str, int], np.ndarray], peer: str) -> pd.DataFrame:
+    """Fill ``peer``, ``ratio_to_peer`` and ``max_abs_diff_to_peer`` of each finished row at a size the peer finished."""
+    table = table.copy()
+    peer_seconds = table[(table["method"] == peer) & (table["status"] == "ok")].set_index("size")["median_s"]
+    table["peer"] = peer
+    for index, row in table[table["status"] == "ok"].iterrows():
+        if row["size"] in peer_seconds.index:
+            table.at[index, "ratio_to_peer"] = row["median_s"] / peer_seconds[row["size"]]
+            difference = np.abs(outputs[row["method"], row["size"]] - outputs[peer, row["size"]])
+            table.at[index, "max_abs_diff_to_peer"] = float(difference.max())
+    return table
 
 
 def scaling_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -356,4 +381,16 @@ def timing_markdown(table: pd.DataFrame, fits: pd.DataFrame, env: dict[str, Any]
         fit = fits[fits.method == method]
         cells += [f"{fit.iloc[0].exponent:.2f}", format_seconds(fit.iloc[0].seconds_per_megapixel)] if len(fit) else ["", ""]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    compared = table.dropna(subset=["ratio_to_peer"]) if "ratio_to_peer" in table else table.iloc[:0]
+    if len(compared):
+        peer = compared["peer"].iloc[0]
+        lines += ["", f"Against {peer} in the same run: median time ratio (largest absolute difference of the outputs).", ""]
+        lines += ["| method | " + " | ".join(f"{size}²" for size in sizes) + " |", "| --- |" + " ---: |" * len(sizes)]
+        for method, rows in compared.groupby("method", sort=False):
+            by_size = rows.set_index("size")
+            cells = [
+                f"{by_size.at[size, 'ratio_to_peer']:.2f}× ({by_size.at[size, 'max_abs_diff_to_peer']:.2g})"
+                if size in by_size.index else "" for size in sizes
+            ]  # fmt: skip
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

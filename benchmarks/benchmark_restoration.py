@@ -1,21 +1,40 @@
-"""Speed and accuracy of Richardson-Lucy: bench.solvers (torch) against scikit-image.
+"""Speed and accuracy of Richardson-Lucy: bench.solvers (torch) against scikit-image, sdeconv and RedLionfish.
 
-Both solve the same problem: 100 iterations on ``y`` reflect-padded by the
-PSF radius, zero-outside ``same`` convolution, from a flat start, no
-clipping; skimage gets ``numpy.pad(y, r, "reflect")`` and is cropped back.
-Torch runs on 2 CPU threads; skimage is single-threaded.
+All solve the same case: 100 iterations on ``y`` reflect-padded by the PSF
+radius r, then cropped back. bench and skimage are the same model (zero
+outside the padded image, flat start, no clipping; skimage gets
+``numpy.pad(y, r, "reflect")``). sdeconv (``SRichardsonLucy``) and RedLionfish
+(CPU path) pad the same way but convolve circularly and start from ``y``; they
+run through their deconv-bench plugins (plugins/deconv-bench-thirdparty), which
+hold what RedLionfish needs to run a 2D case, and are skipped where the plugin
+or the package is missing. RedLionfish computes in float32 only.
+
+``time_`` and ``peakmem_`` are each library alone; ``track_time_ratio`` is its
+median time over bench float32's, both timed in the same process one after
+the other (3 calls each after a warm-up), so the ratio holds on a loaded
+machine; ``track_max_abs_difference`` is its largest difference from skimage
+in float64 over the whole image (intensities in [0, 1]). Torch runs on 2 CPU
+threads; skimage and RedLionfish are single-threaded.
 """
+
+import statistics
+import time
 
 import numpy as np
 import torch
 
 import bench  # noqa: F401  (torchvision fallback before deepinv is imported)
+from bench.config import make_method
 from bench.physics import blur_valid, zernike_psf
+from bench.registry import UnknownPluginError, load_registry
 from bench.solvers import richardson_lucy
 
 NUM_ITER = 100
 PSF_SIZE = 31
 THREADS = 2
+#: Third-party implementations, by their deconv-bench plugin and its iteration parameter.
+PLUGINS = {"sdeconv": ("sdeconv_richardson_lucy", "niter"), "redlionfish": ("redlionfish_richardson_lucy", "niter")}
+RATIO_REPEATS = 3
 
 
 def _inputs(size):
@@ -37,16 +56,33 @@ def _skimage_rl(y, psf, dtype):
     return x[r:-r, r:-r]
 
 
+def _plugin(library):
+    """The plugin method of a third-party library with 100 iterations and padding r; NotImplementedError if absent."""
+    name, iterations = PLUGINS[library]
+    try:
+        method_cls = load_registry().method(name)
+    except UnknownPluginError:
+        raise NotImplementedError(f"{name} is not registered: install plugins/deconv-bench-thirdparty") from None
+    method, _ = make_method(method_cls, [f"{iterations}={NUM_ITER}", f"pad={PSF_SIZE // 2}"])
+    reason = method.unavailable(torch.device("cpu"))
+    if reason:
+        raise NotImplementedError(reason)
+    return method
+
+
 class RichardsonLucySuite:
     """100 Richardson-Lucy iterations with a 31x31 PSF, per image size, library and dtype."""
 
-    params = ([256, 512, 1024], ["bench", "skimage"], ["float32", "float64"])
+    params = ([256, 512, 1024], ["bench", "skimage", "sdeconv", "redlionfish"], ["float32", "float64"])
     param_names = ["size", "library", "dtype"]
-    timeout = 600
+    timeout = 900
     number = 1
     repeat = (2, 5, 20.0)  # at least 2 samples, at most 5 or 20 s: skimage at 1024² takes seconds per call
 
     def setup(self, size, library, dtype):
+        if library == "redlionfish" and dtype == "float64":
+            raise NotImplementedError("RedLionfish computes in float32 only")
+        self.method = _plugin(library) if library in PLUGINS else None
         torch.set_num_threads(THREADS)
         self.y, self.psf = _inputs(size)
         self.y_t = torch.from_numpy(self.y.astype(dtype))[None, None]
@@ -55,7 +91,9 @@ class RichardsonLucySuite:
     def _run(self, library, dtype):
         if library == "bench":
             return richardson_lucy(self.y_t, self.psf_t, num_iter=NUM_ITER, boundary="reflect")[0, 0].numpy()
-        return _skimage_rl(self.y, self.psf, np.dtype(dtype))
+        if library == "skimage":
+            return _skimage_rl(self.y, self.psf, np.dtype(dtype))
+        return self.method.run(self.y_t, self.psf_t).x_hat[0, 0].numpy()
 
     def time_richardson_lucy(self, size, library, dtype):
         self._run(library, dtype)
@@ -72,3 +110,28 @@ class RichardsonLucySuite:
         return float(np.abs(self._run(library, dtype).astype(np.float64) - reference).max())
 
     track_max_abs_difference.unit = "intensity"
+
+    def track_time_ratio(self, size, library, dtype):
+        """Median time of this library over bench float32's, measured here one after the other."""
+        y_t, psf_t = self.y_t.float(), self.psf_t.float()
+        peer, this = (
+            _median_seconds(run)
+            for run in (
+                lambda: richardson_lucy(y_t, psf_t, num_iter=NUM_ITER, boundary="reflect"),
+                lambda: self._run(library, dtype),
+            )
+        )
+        return this / peer
+
+    track_time_ratio.unit = "x bench float32"
+
+
+def _median_seconds(call):
+    """Median wall time of :data:`RATIO_REPEATS` calls after a warm-up."""
+    call()
+    seconds = []
+    for _ in range(RATIO_REPEATS):
+        begin = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - begin)
+    return statistics.median(seconds)

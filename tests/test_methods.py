@@ -19,6 +19,10 @@ METHODS = sorted(load_registry().methods)
 #: The spectral identification reads 64-px Welch tiles and renders a 31-px PSF: a 32x32 crop holds
 #: neither (test_spectral_id.py checks its estimates on 256-px training images).
 NO_NOISELESS_GAIN = {"nafnet", "swinir", "selfdeblur", "psf-id-spectral"}
+#: Methods of installed third-party packages (entry points) keep the contract, but their quality is what
+#: the benchmark measures, not something this suite can require: sdeconv's Wiener with its default weight
+#: loses about 20 dB on this case, its Richardson-Lucy gains 0.3 dB in 10 iterations.
+BUILTIN = {name for name in METHODS if load_registry().method(name).__module__.startswith("bench.methods.")}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +61,7 @@ def test_method_contract(name, case):
         assert first.psf_hat.ndim == 4 and torch.isfinite(first.psf_hat).all()
 
 
-@pytest.mark.parametrize("name", [name for name in METHODS if name != "identity" and name not in NO_NOISELESS_GAIN])
+@pytest.mark.parametrize("name", [name for name in sorted(BUILTIN - NO_NOISELESS_GAIN) if name != "identity"])
 def test_method_gains_on_a_noiseless_input(name, case):
     y, psf, x = case
     restored = run(name, y, psf)

@@ -63,6 +63,16 @@ def test_run_timing_skips_sizes_predicted_too_slow_and_fits_the_rest():
     assert "| wiener |" in timing_markdown(table, fits, env)
 
 
+def test_run_timing_compares_every_method_to_a_peer_timed_in_the_same_run():
+    table, fits, env = run_timing("identity,wiener", [32], repeats=1, peer="identity", log=lambda _: None)
+    rows = table.set_index("method")
+    assert rows.at["identity", "ratio_to_peer"] == 1 and rows.at["identity", "max_abs_diff_to_peer"] == 0
+    assert rows.at["wiener", "ratio_to_peer"] > 0 and rows.at["wiener", "max_abs_diff_to_peer"] > 0
+    assert "Against identity in the same run" in timing_markdown(table, fits, env)
+    with pytest.raises(ValueError, match="--peer tikhonov must be one of the timed methods"):
+        run_timing("identity,wiener", [32], peer="tikhonov", log=lambda _: None)
+
+
 def test_scaling_table_ignores_failed_and_single_size_methods():
     table = pd.DataFrame({
         "method": ["a", "a", "b", "c", "c"], "size": [32, 64, 32, 32, 64], "pixels": [1024, 4096, 1024, 1024, 4096],
