@@ -203,78 +203,80 @@ def estimate_noise_std(y: np.ndarray) -> float:
     return float(estimate_sigma(np.asarray(y, dtype=np.float64)))
 
 
-def pad(x: torch.Tensor, width: int | tuple[int, int], mode: PaddingMode) -> torch.Tensor:
-    """Extend a (B, C, H, W) batch by ``width`` pixels on every side.
+def pad(x: torch.Tensor, width: int | Sequence[int], mode: PaddingMode) -> torch.Tensor:
+    """Extend a (B, C, H, W) batch of images, or a (B, C, D, H, W) batch of volumes, by ``width`` pixels on every side.
 
-    ``zero`` puts 0 outside, ``mean`` each image's mean, ``edge`` repeats the
-    border pixel, ``reflect`` mirrors without repeating the border.
+    ``width`` is one value for every spatial axis or one per axis (``(wy, wx)``,
+    ``(wz, wy, wx)``). ``zero`` puts 0 outside, ``mean`` each image's mean,
+    ``edge`` repeats the border pixel, ``reflect`` mirrors without repeating the border.
     """
-    wy, wx = (width, width) if isinstance(width, int) else width
-    widths = (wx, wx, wy, wy)
+    widths = (width,) * (x.ndim - 2) if isinstance(width, int) else tuple(width)
+    spatial = tuple(range(-len(widths), 0))
+    torch_widths = tuple(w for w in reversed(widths) for _ in (0, 1))  # F.pad lists the last axis first
     if mode == "zero":
-        return F.pad(x, widths)
+        return F.pad(x, torch_widths)
     if mode == "mean":
-        mean = x.mean(dim=(-2, -1), keepdim=True)
-        return F.pad(x - mean, widths) + mean
+        mean = x.mean(dim=spatial, keepdim=True)
+        return F.pad(x - mean, torch_widths) + mean
     if mode == "edge":
-        return F.pad(x, widths, mode="replicate")
+        return F.pad(x, torch_widths, mode="replicate")
     if mode == "reflect":
-        if wy >= x.shape[-2] or wx >= x.shape[-1]:
-            raise ValueError(f"reflect padding of {width} px needs an image larger than that, got {tuple(x.shape[-2:])}")
-        return F.pad(x, widths, mode="reflect")
+        if any(w >= n for w, n in zip(widths, x.shape[-len(widths) :])):
+            raise ValueError(f"reflect padding of {width} px needs an image larger than that, got {tuple(x.shape[2:])}")
+        return F.pad(x, torch_widths, mode="reflect")
     raise ValueError(f"padding must be one of zero, mean, edge, reflect; got {mode!r}")
 
 
 class FFTConvolver:
-    """Linear convolution with fixed PSFs, by FFT, and its adjoint.
+    """Linear convolution with fixed PSFs, by FFT, and its adjoint, for images or volumes.
 
     The PSF is transformed once; each call costs one forward and one inverse
     real FFT of a size large enough that nothing wraps around.
 
     Parameters
     ----------
-    psf : (B, 1, k, l) tensor
+    psf : (B, 1, k, l) or (B, 1, m, k, l) tensor
         PSFs, centred (odd sizes).
-    shape : (H, W)
-        Shape of the images the operator applies to.
+    shape : (H, W) or (D, H, W)
+        Shape of the images the operator applies to; its length is the number of spatial axes.
     mode : {"same", "valid"}
-        ``same``: output (H, W), the image is zero outside its support (as
+        ``same``: output ``shape``, the image is zero outside its support (as
         ``scipy.signal.convolve(mode="same")``). ``valid``: output
-        (H - k + 1, W - l + 1), only pixels that see no boundary.
+        ``shape - psf.shape + 1``, only pixels that see no boundary.
     """
 
-    def __init__(self, psf: torch.Tensor, shape: tuple[int, int], *, mode: Literal["same", "valid"]) -> None:
-        k, l = psf.shape[-2:]
-        height, width = shape
-        self.input_shape = (height, width)
-        self.fft_shape = (
-            scipy.fft.next_fast_len(height + k - 1, real=True),
-            scipy.fft.next_fast_len(width + l - 1, real=True),
-        )
+    def __init__(self, psf: torch.Tensor, shape: Sequence[int], *, mode: Literal["same", "valid"]) -> None:
+        kernel = psf.shape[-len(shape) :]
+        self.input_shape = tuple(shape)
+        self.dims = tuple(range(-len(shape), 0))
+        self.fft_shape = tuple(scipy.fft.next_fast_len(n + k - 1, real=True) for n, k in zip(shape, kernel))
         if mode == "same":
-            self.offset, self.output_shape = (k // 2, l // 2), (height, width)
+            self.offset, self.output_shape = tuple(k // 2 for k in kernel), self.input_shape
         elif mode == "valid":
-            self.offset, self.output_shape = (k - 1, l - 1), (height - k + 1, width - l + 1)
+            self.offset = tuple(k - 1 for k in kernel)
+            self.output_shape = tuple(n - k + 1 for n, k in zip(shape, kernel))
         else:
             raise ValueError(f"mode must be 'same' or 'valid', got {mode!r}")
-        self.otf = torch.fft.rfft2(psf, s=self.fft_shape)
+        self.otf = torch.fft.rfftn(psf, s=self.fft_shape, dim=self.dims)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        full = torch.fft.irfft2(torch.fft.rfft2(x, s=self.fft_shape) * self.otf, s=self.fft_shape)
-        (oy, ox), (h, w) = self.offset, self.output_shape
-        return full[..., oy : oy + h, ox : ox + w]
+        spectrum = torch.fft.rfftn(x, s=self.fft_shape, dim=self.dims) * self.otf
+        full = torch.fft.irfftn(spectrum, s=self.fft_shape, dim=self.dims)
+        return full[(..., *(slice(o, o + n) for o, n in zip(self.offset, self.output_shape)))]
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         """Correlation with the PSF, the exact adjoint of :meth:`__call__`."""
-        (oy, ox), (h, w) = self.offset, self.output_shape
-        embedded = F.pad(y, (ox, self.fft_shape[1] - ox - w, oy, self.fft_shape[0] - oy - h))
-        full = torch.fft.irfft2(torch.fft.rfft2(embedded) * self.otf.conj(), s=self.fft_shape)
-        return full[..., : self.input_shape[0], : self.input_shape[1]]
+        widths = zip(self.offset, self.fft_shape, self.output_shape)
+        embedded = F.pad(y, tuple(w for o, L, n in reversed(list(widths)) for w in (o, L - o - n)))
+        spectrum = torch.fft.rfftn(embedded, dim=self.dims) * self.otf.conj()
+        full = torch.fft.irfftn(spectrum, s=self.fft_shape, dim=self.dims)
+        return full[(..., *(slice(0, n) for n in self.input_shape))]
 
 
-def psf_to_otf(psf: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    """Real-FFT transfer function of a centred PSF for circular convolution on ``shape``."""
-    k, l = psf.shape[-2:]
-    embedded = F.pad(psf, (0, shape[1] - l, 0, shape[0] - k))
-    embedded = torch.roll(embedded, shifts=(-(k // 2), -(l // 2)), dims=(-2, -1))
-    return torch.fft.rfft2(embedded)
+def psf_to_otf(psf: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
+    """Real-FFT transfer function of a centred PSF for circular convolution on ``shape`` (2 or 3 axes)."""
+    kernel = psf.shape[-len(shape) :]
+    dims = tuple(range(-len(shape), 0))
+    embedded = F.pad(psf, tuple(w for n, k in zip(reversed(shape), reversed(kernel)) for w in (0, n - k)))
+    embedded = torch.roll(embedded, shifts=tuple(-(k // 2) for k in kernel), dims=dims)
+    return torch.fft.rfftn(embedded, dim=dims)
