@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import functools
 import zlib
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from bench.api import BaseDataset, Case
 from bench.images import TRAIN_PHANTOM_SEED_OFFSET
-from bench.physics import NOLL_INDICES_3D, blur_valid, confocal_psf_3d, degrade, select_noise_levels, widefield_psf_3d
+from bench.physics import (
+    NOLL_INDICES_3D,
+    blur_valid,
+    confocal_psf_3d,
+    degrade,
+    select_noise_levels,
+    widefield_psf_3d,
+)
 from bench.volumes import VOLUME_PHANTOMS, load_volume
 
 MICROSCOPES = ("widefield", "confocal")
