@@ -3,7 +3,9 @@
 A dataset plugin subclasses :class:`BaseDataset` and yields :class:`Case`
 objects. A method plugin subclasses :class:`BaseMethod`; the runner hands it a
 batch of degraded images (and the true PSF when it is non-blind) as tensors on
-the device it chose, and gets a :class:`Result` back. Tunable parameters are the
+the device it chose, and gets a :class:`Result` back. Cases are images (H, W)
+or volumes (D, H, W); a method says which it restores in ``dims``, and the
+runner skips it on data of other dimensions. Tunable parameters are the
 keyword-only arguments of ``__init__``: their defaults are the documented
 configuration and ``bench run`` overrides them with ``<name>.<param>=value``.
 """
@@ -50,15 +52,16 @@ class Scoring:
     line_positions : tuple of int
         ``meta["line_profile"]["positions"]``: where the lines cross the
         profile averaged along ``line_axis``, in pixels.
-    pixel_size_um : (float, float) or None
-        ``meta["pixel_size_um"]``: (dy, dx) in micrometres, None if unknown.
+    pixel_size_um : (float, float), (float, float, float) or None
+        ``meta["pixel_size_um"]``: (dy, dx), or (dz, dy, dx) for volumes, in
+        micrometres; None if unknown.
     """
 
     reference: str = "exact"
     psf_reference: bool = True
     line_axis: int | None = None
     line_positions: tuple[int, ...] = ()
-    pixel_size_um: tuple[float, float] | None = None
+    pixel_size_um: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.reference not in ("exact", "affine"):
@@ -76,7 +79,7 @@ class Scoring:
             psf_reference=bool(meta.get("psf_reference", True)),
             line_axis=int(lines["axis"]) if lines else None,
             line_positions=tuple(int(p) for p in lines.get("positions", ())),
-            pixel_size_um=None if pixel is None else (float(pixel[0]), float(pixel[1])),
+            pixel_size_um=None if pixel is None else tuple(float(p) for p in pixel),
         )
 
 
@@ -123,17 +126,18 @@ class Case:
     ----------
     case_id : str
         Unique within its dataset, used as a file name.
-    y : (H, W) float32 ndarray
-        The degraded image, intensities in [0, 1] for synthetic data.
-    x : (H, W) float32 ndarray or None
+    y : (H, W) or (D, H, W) float32 ndarray
+        The degraded image or volume, intensities in [0, 1] for synthetic data.
+    x : float32 ndarray of the shape of ``y``, or None
         The ground truth, None where no reference exists.
-    psf : (k, k) float32 ndarray or None
-        The true PSF (odd size, centred, non-negative, unit sum), None if unknown.
+    psf : (k, l) or (m, k, l) float32 ndarray or None
+        The true PSF with as many axes as ``y`` (odd sides, centred,
+        non-negative, unit sum), None if unknown.
     meta : mapping
         Everything that made the case: image name, noise level and its
         parameters, cut-off frequency ``fc`` (cycles/pixel), Zernike
-        coefficients, pixel size ``pixel_size_um`` as (dy, dx) micrometres,
-        seed; and the optional scoring keys read by :class:`Scoring`.
+        coefficients, pixel size ``pixel_size_um`` as (dy, dx) or (dz, dy, dx)
+        micrometres, seed; and the optional scoring keys read by :class:`Scoring`.
     """
 
     case_id: str
@@ -164,9 +168,9 @@ class Result:
 
     Attributes
     ----------
-    x_hat : (B, 1, H, W) float tensor
-        Restored images, same shape as the input batch.
-    psf_hat : (B, 1, k, k) float tensor or None
+    x_hat : (B, 1, H, W) or (B, 1, D, H, W) float tensor
+        Restored images or volumes, same shape as the input batch.
+    psf_hat : (B, 1, k, l) or (B, 1, m, k, l) float tensor or None
         Estimated PSFs (blind methods that identify one), else None.
     info : dict
         Anything worth recording per batch (iterations run, chosen
@@ -199,6 +203,9 @@ class BaseMethod:
     #: Parameters that set the method's budget or variant, shown in every row label even at their
     #: defaults (``name[budget=fast]``); other parameters appear there only when they differ from it.
     label_parameters: ClassVar[tuple[str, ...]] = ()
+    #: Spatial dimensions the method restores: ``(2,)`` for images (B, 1, H, W) only, ``(2, 3)`` for
+    #: volumes (B, 1, D, H, W) too. The runner skips a method on data of other dimensions, saying why.
+    dims: ClassVar[tuple[int, ...]] = (2,)
 
     def unavailable(self, device: torch.device) -> str | None:
         """Why this method cannot run here (missing module, weights, CUDA), or None."""
@@ -206,6 +213,15 @@ class BaseMethod:
         if missing:
             return f"missing module(s) {', '.join(missing)}: pip install {' '.join(missing)}"
         return None
+
+    @classmethod
+    def unsupported_dims(cls, ndims: set[int]) -> str | None:
+        """Why the method cannot restore cases of these dimensions (2: images, 3: volumes), or None."""
+        other = sorted(set(ndims) - set(cls.dims))
+        if not other:
+            return None
+        accepted = " and ".join(f"{d}D" for d in cls.dims)
+        return f"restores {accepted} data only; this dataset's cases are {', '.join(f'{d}D' for d in other)}"
 
     def weights_digest(self) -> str | None:
         """sha256 of the weights the method loads, None without weights.
@@ -232,9 +248,9 @@ class BaseMethod:
 
         Parameters
         ----------
-        y : (B, 1, H, W) float32 tensor
-            Degraded images on the runner's device.
-        psf : (B, 1, k, k) float32 tensor or None
+        y : (B, 1, H, W) float32 tensor, or (B, 1, D, H, W) if 3 is in ``dims``
+            Degraded images or volumes on the runner's device.
+        psf : (B, 1, k, l) or (B, 1, m, k, l) float32 tensor or None
             True PSFs for non-blind methods (unit sum, centred), None for blind ones.
         """
         raise NotImplementedError
@@ -314,8 +330,8 @@ class BaseDataset:
         """Build one case from scratch (the runner caches it)."""
         raise NotImplementedError
 
-    def image_shape(self) -> tuple[int, int]:
-        """(H, W) of the degraded images, for ``bench list``."""
+    def image_shape(self) -> tuple[int, ...]:
+        """(H, W) of the degraded images, or (D, H, W) of volumes, for ``bench list``."""
         raise NotImplementedError
 
 

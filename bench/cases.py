@@ -65,12 +65,14 @@ def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
 
 
 def validate_case(case: Case) -> Case:
-    """Check a dataset's case at the boundary: finite 2D images, a valid PSF, matching shapes."""
-    y = check_image(case.y, name=f"{case.case_id}: y")
-    x = None if case.x is None else check_image(case.x, name=f"{case.case_id}: x")
-    psf = None if case.psf is None else check_psf(case.psf, name=f"{case.case_id}: psf")
+    """Check a dataset's case at the boundary: finite 2D images or 3D volumes, a valid PSF, matching shapes."""
+    y = check_image(case.y, name=f"{case.case_id}: y", volumes=True)
+    x = None if case.x is None else check_image(case.x, name=f"{case.case_id}: x", volumes=True)
+    psf = None if case.psf is None else check_psf(case.psf, name=f"{case.case_id}: psf", volumes=True)
     if x is not None and x.shape != y.shape:
         raise ValueError(f"{case.case_id}: x has shape {x.shape} but y has {y.shape}; they must match")
+    if psf is not None and psf.ndim != y.ndim:
+        raise ValueError(f"{case.case_id}: psf has {psf.ndim} axes but y has {y.ndim}; a volume needs a 3D PSF")
     return Case(case.case_id, y, x, psf, dict(case.meta))
 
 

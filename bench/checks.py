@@ -15,18 +15,19 @@ __all__ = ["check_image", "check_psf", "PSF_SUM_TOLERANCE"]
 PSF_SUM_TOLERANCE = 1e-6
 
 
-def check_image(image: np.ndarray, *, name: str = "image") -> np.ndarray:
-    """Check a 2D finite real image and return it as float32.
+def check_image(image: np.ndarray, *, name: str = "image", volumes: bool = False) -> np.ndarray:
+    """Check a 2D finite real image (or, with ``volumes``, a 3D (D, H, W) volume too) and return it as float32.
 
     Raises
     ------
     ValueError
-        If the image is not 2D, not real, empty, or holds NaN or Inf.
+        If the image has another number of axes, is not real, empty, or holds NaN or Inf.
     """
     image = np.asarray(image)
-    if image.ndim != 2:
+    if image.ndim != 2 and not (volumes and image.ndim == 3):
+        expected = "a 2D (H, W) image or a 3D (D, H, W) volume" if volumes else "a 2D (H, W) array"
         raise ValueError(
-            f"{name} must be a 2D (H, W) array, got shape {image.shape}; "
+            f"{name} must be {expected}, got shape {image.shape}; "
             "for a stack or RGB image pass one plane or channel"
         )
     if image.size == 0:
@@ -41,16 +42,17 @@ def check_image(image: np.ndarray, *, name: str = "image") -> np.ndarray:
     return image
 
 
-def check_psf(psf: np.ndarray, *, name: str = "psf") -> np.ndarray:
-    """Check a PSF: 2D, odd size, finite, non-negative, unit sum, centred.
+def check_psf(psf: np.ndarray, *, name: str = "psf", volumes: bool = False) -> np.ndarray:
+    """Check a PSF: 2D (or 3D with ``volumes``), odd sizes, finite, non-negative, unit sum, centred.
 
     Returns it as float32. Centred means its centroid lies within one
     pixel of the array centre, so a convolution does not shift the image (the
     peak may lie elsewhere: a defocused PSF is a ring).
     """
-    psf = check_image(psf, name=name)
-    if psf.shape[0] % 2 == 0 or psf.shape[1] % 2 == 0:
-        raise ValueError(f"{name} must have odd height and width so it has a centre pixel, got {psf.shape}")
+    psf = check_image(psf, name=name, volumes=volumes)
+    if any(n % 2 == 0 for n in psf.shape):
+        sides = "depth, height and width" if psf.ndim == 3 else "height and width"
+        raise ValueError(f"{name} must have odd {sides} so it has a centre pixel, got {psf.shape}")
     if (psf < 0).any():
         raise ValueError(f"{name} must be non-negative, got a minimum of {psf.min():.3g}")
     total = float(psf.sum(dtype=np.float64))
@@ -58,13 +60,12 @@ def check_psf(psf: np.ndarray, *, name: str = "psf") -> np.ndarray:
         raise ValueError(f"{name} sums to zero: it holds no energy")
     if abs(total - 1) > PSF_SUM_TOLERANCE:
         raise ValueError(f"{name} must sum to 1 (tolerance {PSF_SUM_TOLERANCE:g}), got {total:.6g}; divide it by its sum")
-    rows, cols = np.indices(psf.shape)
-    centroid = np.array([(rows * psf).sum(dtype=np.float64), (cols * psf).sum(dtype=np.float64)]) / total
+    centroid = np.array([(index * psf).sum(dtype=np.float64) for index in np.indices(psf.shape)]) / total
     centre = (np.array(psf.shape) - 1) / 2
     if np.abs(centroid - centre).max() > 1:
         raise ValueError(
-            f"{name} must be centred: its centroid is at ({centroid[0]:.2f}, {centroid[1]:.2f}), "
-            f"the array centre at ({centre[0]:.0f}, {centre[1]:.0f}); shift it (for example with "
+            f"{name} must be centred: its centroid is at ({', '.join(f'{c:.2f}' for c in centroid)}), "
+            f"the array centre at ({', '.join(f'{c:.0f}' for c in centre)}); shift it (for example with "
             "scipy.ndimage.shift) or crop it around its centroid"
         )
     return psf

@@ -25,6 +25,8 @@ no training phantom is ever the same random draw as a test phantom.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import skimage.data
 from scipy.ndimage import gaussian_filter
@@ -155,36 +157,54 @@ def _load_skimage(name: str, size: int) -> np.ndarray:
     return (image - low) / (high - low)
 
 
-def _splat(
-    size: int,
-    x: np.ndarray,
-    y: np.ndarray,
-    sigma: np.ndarray,
-    amplitude: np.ndarray,
+def splat(
+    shape: tuple[int, ...],
+    centres: Sequence[np.ndarray],
+    sigmas: Sequence[np.ndarray],
+    flux: np.ndarray,
 ) -> np.ndarray:
-    """Sum pixel-integrated 2-D Gaussians at sub-pixel positions.
+    """Sum pixel-integrated Gaussians at sub-pixel positions, in 2D or 3D.
 
-    Each Gaussian is integrated exactly over the pixel area (difference of
-    error functions, separable in x and y), so narrow spots keep their
-    sub-pixel position and total flux. ``amplitude`` is the flux of each spot;
-    pixel ``(r, c)`` covers ``[c - 0.5, c + 0.5] x [r - 0.5, r + 0.5]``.
+    Each Gaussian is integrated exactly over the pixel (or voxel) area
+    (difference of error functions, separable per axis), so narrow spots keep
+    their sub-pixel position and total flux. ``centres`` and ``sigmas`` hold
+    one array per axis of ``shape`` (in the array's axis order, so (y, x) or
+    (z, y, x)), ``flux`` the flux of each spot; pixel ``(r, c)`` covers
+    ``[c - 0.5, c + 0.5] x [r - 0.5, r + 0.5]``. Spots are added in chunks
+    of a few million weights, so long 3D filaments stay within memory.
     """
-    radius = int(np.ceil(4 * sigma.max()))
-    offsets = np.arange(-radius, radius + 1)
-    col = np.rint(x).astype(np.int64)[:, None] + offsets
-    row = np.rint(y).astype(np.int64)[:, None] + offsets
-    scale = (np.sqrt(2) * sigma)[:, None]
-    wx = 0.5 * (erf((col + 0.5 - x[:, None]) / scale) - erf((col - 0.5 - x[:, None]) / scale))
-    wy = 0.5 * (erf((row + 0.5 - y[:, None]) / scale) - erf((row - 0.5 - y[:, None]) / scale))
-    weights = amplitude[:, None, None] * wy[:, :, None] * wx[:, None, :]
-    rows = np.broadcast_to(row[:, :, None], weights.shape)
-    cols = np.broadcast_to(col[:, None, :], weights.shape)
-    inside = (rows >= 0) & (rows < size) & (cols >= 0) & (cols < size)
-    flat = rows[inside] * size + cols[inside]
-    return np.bincount(flat, weights=weights[inside], minlength=size * size).reshape(size, size)
+    size = int(np.prod(shape))
+    if len(flux) == 0:
+        return np.zeros(shape)
+    radii = [int(np.ceil(4 * sigma.max())) for sigma in sigmas]
+    per_spot = int(np.prod([2 * r + 1 for r in radii]))
+    chunk = max(1, _SPLAT_CHUNK // per_spot)
+    total = np.zeros(size)
+    for first in range(0, len(flux), chunk):
+        spots = slice(first, first + chunk)
+        weights = flux[spots].reshape(-1, *(1,) * len(shape))
+        flat = np.zeros((1,) * (len(shape) + 1), dtype=np.int64)
+        inside = np.ones((1,) * (len(shape) + 1), dtype=bool)
+        for axis, (n, centre, sigma, radius) in enumerate(zip(shape, centres, sigmas, radii)):
+            centre, scale = centre[spots, None], np.sqrt(2) * sigma[spots, None]
+            index = np.rint(centre).astype(np.int64) + np.arange(-radius, radius + 1)
+            weight = 0.5 * (erf((index + 0.5 - centre) / scale) - erf((index - 0.5 - centre) / scale))
+            along = [2 * radius + 1 if a == axis else 1 for a in range(len(shape))]
+            weights = weights * weight.reshape(len(index), *along)
+            flat = flat * n + index.reshape(len(index), *along)
+            inside = inside & ((index >= 0) & (index < n)).reshape(len(index), *along)
+        inside = np.broadcast_to(inside, weights.shape)
+        flat = np.broadcast_to(flat, weights.shape)
+        part = np.bincount(flat[inside], weights=weights[inside], minlength=size)
+        total = part if first == 0 else total + part
+    return total.reshape(shape)
 
 
-def _finish(signal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+#: Largest number of spot weights :func:`splat` holds at once (8 M, 64 MB in float64).
+_SPLAT_CHUNK = 2**23
+
+
+def finish(signal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Scale the signal to peak 1 on top of a small uniform background."""
     background = rng.uniform(0.02, 0.05)
     # Written as 1 - ... so the peak is exactly 1.0 and never rounds above it.
@@ -234,14 +254,9 @@ def render_filaments(size: int, rng: np.random.Generator) -> np.ndarray:
         ys.append(y[keep])
         sigmas.append(np.full(keep.sum(), rng.uniform(0.7, 1.0)))
         fluxes.append(np.full(keep.sum(), rng.uniform(0.3, 1.0) * step))
-    signal = _splat(
-        size,
-        np.concatenate(xs),
-        np.concatenate(ys),
-        np.concatenate(sigmas),
-        np.concatenate(fluxes),
-    )
-    return _finish(signal, rng)
+    sigma = np.concatenate(sigmas)
+    signal = splat((size, size), (np.concatenate(ys), np.concatenate(xs)), (sigma, sigma), np.concatenate(fluxes))
+    return finish(signal, rng)
 
 
 def render_beads(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -275,8 +290,8 @@ def render_beads(size: int, rng: np.random.Generator) -> np.ndarray:
     sigma = rng.uniform(0.6, 1.2, n_beads)
     # Flux scaled by 2*pi*sigma^2 so `brightness` is roughly the peak value.
     brightness = rng.lognormal(0.0, 0.3, n_beads)
-    signal = _splat(size, xy[:, 0], xy[:, 1], sigma, brightness * 2 * np.pi * sigma**2)
-    return _finish(signal, rng)
+    signal = splat((size, size), (xy[:, 1], xy[:, 0]), (sigma, sigma), brightness * 2 * np.pi * sigma**2)
+    return finish(signal, rng)
 
 
 def _blob(
@@ -381,8 +396,8 @@ def render_cells(size: int, rng: np.random.Generator) -> np.ndarray:
         peak = level * rng.uniform(0.8, 2.0, n_puncta)
         puncta.append(np.stack([cx + pu * cos - pv * sin, cy + pu * sin + pv * cos, sigma, peak]))
     spots = np.concatenate(puncta, axis=1)
-    signal += _splat(size, spots[0], spots[1], spots[2], spots[3] * 2 * np.pi * spots[2] ** 2)
-    return _finish(signal, rng)
+    signal += splat((size, size), (spots[1], spots[0]), (spots[2], spots[2]), spots[3] * 2 * np.pi * spots[2] ** 2)
+    return finish(signal, rng)
 
 
 def render_dead_leaves(size: int, rng: np.random.Generator) -> np.ndarray:

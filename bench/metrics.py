@@ -14,6 +14,11 @@ estimate explain the data?), :func:`negative_fraction` and :func:`peak_ratio`
 (negative or exploding intensities), :func:`ringing` (oscillations added
 next to bright structures) and :func:`line_profile` (contrast and width of
 test lines).
+
+Every score takes images (H, W) or volumes (D, H, W) and PSFs with as many
+axes: SSIM is skimage's 7-voxel window in 3D, PSF-SNR compares 3D PSFs on a
+common odd box, and the no-reference scores work voxel by voxel
+(:func:`line_profile` is 2D: test lines are drawn on planes).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from bench.api import Case, Scoring
 __all__ = [
     "NO_REFERENCE_SCORES", "CaseScorer", "RingingReference", "SSIMReference", "affine_fit", "line_profile", "median_at",
     "negative_fraction", "normalize_psf", "peak_ratio", "psf_fwhm", "psf_psnr", "psf_snr", "psnr", "reblur_psnr",
-    "reblur_residual", "ringing", "score", "ssim",
+    "reblur_residual", "ringing", "score", "seam_score", "ssim",
 ]  # fmt: skip
 
 #: Columns of :func:`score` that need no ground truth, in display order.
@@ -51,7 +56,7 @@ def psnr(reference: np.ndarray, estimate: np.ndarray, *, data_range: float) -> f
 
 
 def ssim(reference: np.ndarray, estimate: np.ndarray, *, data_range: float) -> float:
-    """Structural similarity (Wang et al. 2004) with skimage's default 7x7 window; see :class:`SSIMReference`."""
+    """Structural similarity (Wang et al. 2004) with skimage's default 7x7 window (7x7x7 on volumes); see :class:`SSIMReference`."""
     return SSIMReference(reference, data_range=data_range)(estimate)
 
 
@@ -72,7 +77,7 @@ class SSIMReference:
     def __init__(self, reference: np.ndarray, *, data_range: float) -> None:
         self.reference = np.asarray(reference, dtype=np.float64)
         self.c1, self.c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-        self.cov_norm = self.window**2 / (self.window**2 - 1)
+        self.cov_norm = self.window**self.reference.ndim / (self.window**self.reference.ndim - 1)
         self.mean = self._filter(self.reference)
         squares = self._filter(self.reference * self.reference)
         self.variance = self.cov_norm * (squares - self.mean * self.mean)
@@ -110,29 +115,30 @@ class SSIMReference:
         b1 *= b2
         a1 /= b1  # S = (A1 * A2) / (B1 * B2)
         pad = (self.window - 1) // 2
-        return float(a1[pad:-pad, pad:-pad].mean(dtype=np.float64))
+        return float(a1[(slice(pad, -pad),) * a1.ndim].mean(dtype=np.float64))
 
     def _filter(self, image: np.ndarray) -> np.ndarray:
         return scipy.ndimage.uniform_filter(image, size=self.window)
 
 
-def normalize_psf(psf: np.ndarray, size: int) -> np.ndarray:
-    """A PSF on a ``size`` x ``size`` canvas, unit sum, centroid moved to the centre pixel.
+def normalize_psf(psf: np.ndarray, size: int | tuple[int, ...]) -> np.ndarray:
+    """A PSF on a canvas of ``size`` (one odd side for every axis, or one per axis), unit sum, centroid centred.
 
     Negative values (some estimators produce them) are kept: clipping would
     hide an error the score should see. The centroid is computed on the
     positive part and moved by a whole-pixel shift, so the shape is untouched.
     """
     psf = np.asarray(psf, dtype=np.float64)
-    canvas = np.zeros((size, size))
-    h, w = min(psf.shape[0], size), min(psf.shape[1], size)
-    top, left = (psf.shape[0] - h) // 2, (psf.shape[1] - w) // 2
-    canvas[(size - h) // 2 : (size - h) // 2 + h, (size - w) // 2 : (size - w) // 2 + w] = psf[top : top + h, left : left + w]
+    shape = (size,) * psf.ndim if isinstance(size, int) else tuple(size)
+    canvas = np.zeros(shape)
+    kept = [min(k, n) for k, n in zip(psf.shape, shape)]
+    source = tuple(slice((k - m) // 2, (k - m) // 2 + m) for k, m in zip(psf.shape, kept))
+    canvas[tuple(slice((n - m) // 2, (n - m) // 2 + m) for n, m in zip(shape, kept))] = psf[source]
     positive = np.clip(canvas, 0, None)
     if positive.sum() > 0:
         centroid = np.array(scipy.ndimage.center_of_mass(positive))
-        shift = np.round((size - 1) / 2 - centroid).astype(int)
-        canvas = np.roll(canvas, tuple(shift), axis=(0, 1))
+        shift = np.round((np.array(shape) - 1) / 2 - centroid).astype(int)
+        canvas = np.roll(canvas, tuple(shift), axis=tuple(range(canvas.ndim)))
     total = canvas.sum()
     if total == 0:
         raise ValueError("the PSF sums to zero and cannot be normalised")
@@ -303,8 +309,7 @@ def reblur_residual(y: np.ndarray, x_hat: np.ndarray, psf: np.ndarray) -> float:
     y, x_hat = _same_shape(y, x_hat)
     psf = np.asarray(psf, dtype=np.float64)
     reblurred = scipy.signal.fftconvolve(x_hat, psf / psf.sum(), mode="same")
-    my, mx = psf.shape[0] // 2, psf.shape[1] // 2
-    inner = (slice(my, y.shape[0] - my or None), slice(mx, y.shape[1] - mx or None))
+    inner = tuple(slice(k // 2, n - k // 2 or None) for k, n in zip(psf.shape, y.shape))
     norm = np.linalg.norm(y[inner])
     return float(np.linalg.norm(reblurred[inner] - y[inner]) / norm) if norm > 0 else math.nan
 
@@ -331,8 +336,13 @@ def peak_ratio(y: np.ndarray, x_hat: np.ndarray) -> float:
 
 
 def psf_fwhm(psf: np.ndarray) -> float:
-    """Full width at half maximum of a PSF in pixels, as the diameter of the disc of equal area above half maximum."""
+    """Lateral full width at half maximum of a PSF in pixels, the diameter of the disc of equal area above half maximum.
+
+    For a 3D PSF, measured on the plane of its maximum.
+    """
     psf = np.asarray(psf, dtype=np.float64)
+    if psf.ndim == 3:
+        psf = psf[np.unravel_index(np.argmax(psf), psf.shape)[0]]
     return float(2 * np.sqrt(np.count_nonzero(psf >= psf.max() / 2) / np.pi))
 
 
@@ -360,7 +370,9 @@ def ringing(y: np.ndarray, x_hat: np.ndarray, *, scale_px: float) -> float:
     the edges sharpened). NaN when the input has no bright structure or no halo.
     The median is taken only on :math:`H` (equal to
     ``scipy.ndimage.median_filter`` there); :class:`RingingReference` keeps the
-    input's share for several estimates.
+    input's share for several estimates. On volumes the smoothing, halo and
+    median are lateral, plane by plane (the threshold is the volume's):
+    ringing at the lateral scale ``scale_px``.
     """
     return RingingReference(y)(x_hat, scale_px=scale_px)
 
@@ -374,9 +386,15 @@ class RingingReference:
 
     def __init__(self, y: np.ndarray) -> None:
         self.y = y
-        smooth = scipy.ndimage.gaussian_filter(np.asarray(y, dtype=np.float64), 1.0)
+        planes = (0.0,) * (np.ndim(y) - 2)  # volumes: smoothing, distance and median are lateral, plane by plane
+        smooth = scipy.ndimage.gaussian_filter(np.asarray(y, dtype=np.float64), (*planes, 1.0, 1.0))
         self.bright = None if np.ptp(smooth) == 0 else smooth > threshold_otsu(smooth)
-        self.distance = None if self.bright is None else scipy.ndimage.distance_transform_edt(~self.bright)
+        if self.bright is None:
+            self.distance = None
+        else:
+            outside = (~self.bright).reshape(-1, *self.bright.shape[-2:])
+            distance = [scipy.ndimage.distance_transform_edt(plane) for plane in outside]
+            self.distance = np.stack(distance).reshape(self.bright.shape)
         self._scales: dict[float, tuple[np.ndarray, int, float]] = {}
 
     def __call__(self, x_hat: np.ndarray, *, scale_px: float) -> float:
@@ -405,6 +423,8 @@ class RingingReference:
 def median_at(image: np.ndarray, flat_indices: np.ndarray, window: int) -> np.ndarray:
     """``scipy.ndimage.median_filter(image, window)`` (mode ``reflect``) at the given flat indices only.
 
+    On a volume the window is ``(1, window, window)``: lateral, plane by plane.
+
     The median filter costs :math:`O(w^2)` per pixel; where a score needs it
     on a part of the image, computing it there alone keeps the cost to that
     part. Blocks of windows are gathered and partitioned, so memory stays
@@ -414,12 +434,13 @@ def median_at(image: np.ndarray, flat_indices: np.ndarray, window: int) -> np.nd
         raise ValueError(f"median window must be odd, got {window}")
     image = np.asarray(image)
     radius, middle = window // 2, window * window // 2
-    windows = sliding_window_view(np.pad(image, radius, mode="symmetric"), (window, window))
-    rows, cols = np.unravel_index(flat_indices, image.shape)
+    widths = [(0, 0)] * (image.ndim - 2) + [(radius, radius)] * 2  # a volume: the window is lateral
+    windows = sliding_window_view(np.pad(image, widths, mode="symmetric"), (window, window), axis=(-2, -1))
+    index = np.unravel_index(flat_indices, image.shape)
     medians = np.empty(len(flat_indices), dtype=image.dtype)
     block = max(1, _MEDIAN_BLOCK_VALUES // (window * window))
     for start in range(0, len(medians), block):
-        values = windows[rows[start : start + block], cols[start : start + block]].reshape(-1, window * window)
+        values = windows[tuple(i[start : start + block] for i in index)].reshape(-1, window * window)
         medians[start : start + block] = np.partition(values, middle, axis=1)[:, middle]
     return medians
 
@@ -456,6 +477,32 @@ def line_profile(image: np.ndarray, *, axis: int, positions: tuple[int, ...] | l
     return float(np.mean(contrasts)), float(np.mean(widths))
 
 
+def seam_score(x_hat: np.ndarray, boundaries: tuple[tuple[int, ...], ...]) -> float:
+    r"""How much tiling shows: the largest step across a tile boundary relative to the typical step, 1 = no seam.
+
+    Along each axis :math:`a`, the step profile :math:`s_a(i)` is the mean of
+    :math:`|\hat x_{i+1} - \hat x_i|` over the plane between indices i and
+    i + 1. The score is the largest :math:`s_a(b - 1)` at a tile boundary
+    :math:`b` (``boundaries[a]``, as :attr:`bench.tiling.TilePlan.boundaries`)
+    over the median of :math:`s_a`. A seam is a step that the image does not
+    have elsewhere: near 1 (within the spread of the profile) there is none.
+    NaN without boundaries.
+    """
+    x_hat = np.asarray(x_hat, dtype=np.float64)
+    if len(boundaries) != x_hat.ndim:
+        raise ValueError(f"boundaries must list one tuple per axis of the {x_hat.ndim}D image, got {len(boundaries)}")
+    worst = math.nan
+    for axis, positions in enumerate(boundaries):
+        if not positions:
+            continue
+        others = tuple(a for a in range(x_hat.ndim) if a != axis)
+        steps = np.abs(np.diff(x_hat, axis=axis)).mean(axis=others)
+        typical = float(np.median(steps))
+        ratio = max(steps[b - 1] for b in positions) / typical if typical > 0 else math.inf
+        worst = ratio if math.isnan(worst) else max(worst, ratio)
+    return float(worst)
+
+
 def _same_shape(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
@@ -463,10 +510,11 @@ def _same_shape(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _common_size(psf_true: np.ndarray, psf_estimate: np.ndarray) -> int:
-    """The odd canvas side that holds both PSFs."""
-    size = max(*np.shape(psf_true), *np.shape(psf_estimate))
-    return size + 1 - size % 2
+def _common_size(psf_true: np.ndarray, psf_estimate: np.ndarray) -> tuple[int, ...]:
+    """The canvas that holds both PSFs: per axis, the odd size that holds either."""
+    if np.ndim(psf_true) != np.ndim(psf_estimate):
+        raise ValueError(f"PSFs must have the same number of axes, got {np.shape(psf_true)} and {np.shape(psf_estimate)}")
+    return tuple(int(n) + 1 - int(n) % 2 for n in np.maximum(np.shape(psf_true), np.shape(psf_estimate)))
 
 
 def _common_psfs(psf_true: np.ndarray, psf_estimate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

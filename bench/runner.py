@@ -142,7 +142,7 @@ def _run_method(
     except Exception as error:  # bad values: every case of this method fails the same way
         error_text = f"{type(error).__name__}: {error}"
         return _record_all(rows, out, method_cls, label, params_json, cases, dataset, error_text, device), None
-    reason = method.unavailable(device)
+    reason = method.unavailable(device) or method.unsupported_dims({case.y.ndim for case in cases})
     if reason:
         return rows, reason
     digest = method.weights_digest()
@@ -170,7 +170,7 @@ def _run_method(
 
 
 def call_method(method: BaseMethod, case: Case, device: torch.device):
-    """Run ``method`` on one case: its arrays as (1, 1, H, W) tensors on ``device``, no autograd.
+    """Run ``method`` on one case: its arrays as (1, 1, H, W) or (1, 1, D, H, W) tensors on ``device``, no autograd.
 
     What the method is told follows its track (:func:`bench.api.track_of`): the
     PSF for ``non-blind``, the case's optics for ``blind+optics``, nothing else for ``blind``.
@@ -218,10 +218,11 @@ def _run_case(
     return row
 
 
-def _to_image(tensor: torch.Tensor, shape: tuple[int, int] | None, what: str) -> np.ndarray:
-    """(1, 1, H, W) tensor -> finite float32 (H, W) array, or a clear error."""
-    if not isinstance(tensor, torch.Tensor) or tensor.ndim != 4 or tensor.shape[:2] != (1, 1):
-        raise ValueError(f"method returned {what} of shape {getattr(tensor, 'shape', type(tensor))}, expected (1, 1, H, W)")
+def _to_image(tensor: torch.Tensor, shape: tuple[int, ...] | None, what: str) -> np.ndarray:
+    """(1, 1, H, W) or (1, 1, D, H, W) tensor -> finite float32 (H, W) or (D, H, W) array, or a clear error."""
+    if not isinstance(tensor, torch.Tensor) or tensor.ndim not in (4, 5) or tensor.shape[:2] != (1, 1):
+        got = getattr(tensor, "shape", type(tensor))
+        raise ValueError(f"method returned {what} of shape {got}, expected (1, 1, H, W) or (1, 1, D, H, W)")
     array = tensor[0, 0].detach().float().cpu().numpy()
     if shape is not None and array.shape != shape:
         raise ValueError(f"method returned {what} of shape {array.shape}, expected {shape}")

@@ -8,9 +8,11 @@ r"""Shared non-blind deconvolution solvers (torch, batched, any device, float32)
 - :func:`regularized_inverse` — closed-form Wiener / Tikhonov filters in Fourier.
 - :func:`noise_std` — :func:`bench.physics.estimate_noise_std` for a batch.
 
-Every function takes ``y`` of shape (B, 1, H, W) and ``psf`` of shape
-(B, 1, k, l) or (1, 1, k, l) (odd sides, centred, unit sum), works on
-``y.device`` in ``y.dtype``, and never clips its output.
+Every function takes images ``y`` of shape (B, 1, H, W) and ``psf`` of shape
+(B, 1, k, l) or (1, 1, k, l), or volumes (B, 1, D, H, W) and PSFs (B or 1,
+1, m, k, l) (odd sides, centred, unit sum), works on ``y.device`` in
+``y.dtype``, and never clips its output. Volumes go through the same code as
+images: every FFT, padding and difference runs over the spatial axes.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ _SENSITIVITY_FLOOR = 1e-3
 
 
 def noise_std(y: torch.Tensor, *, floor: float = 0.0) -> torch.Tensor:
-    """Noise standard deviation of each image of a (B, 1, H, W) batch, at least ``floor``.
+    """Noise standard deviation of each image of a (B, 1, H, W) or (B, 1, D, H, W) batch, at least ``floor``.
 
     Wavelet MAD estimate (:func:`bench.physics.estimate_noise_std`), computed on
     the CPU in float64. Returns a (B,) float64 CPU tensor.
@@ -68,10 +70,10 @@ def richardson_lucy(
 
     Parameters
     ----------
-    y : (B, 1, H, W) float tensor
-        Blurred, noisy images, non-negative (Poisson model).
-    psf : (B, 1, k, l) or (1, 1, k, l) float tensor
-        Non-negative PSFs with odd sides, centred, unit sum.
+    y : (B, 1, H, W) or (B, 1, D, H, W) float tensor
+        Blurred, noisy images or volumes, non-negative (Poisson model).
+    psf : (B or 1, 1, k, l) or (B or 1, 1, m, k, l) float tensor
+        Non-negative PSFs with odd sides, centred, unit sum, as many axes as ``y``.
     num_iter : int
         Number of updates, >= 0. RL is regularised by stopping early: more
         iterations sharpen and amplify noise.
@@ -81,7 +83,7 @@ def richardson_lucy(
         zero-outside convolution (skimage's model). ``"valid"`` assumes
         nothing outside: the scene is estimated on the domain larger by
         :math:`r` on each side, whose valid convolution is ``y`` [3]_. Both
-        return the central (H, W).
+        return the central (H, W) (or (D, H, W)).
     tv_weight : float in [0, 0.25)
         :math:`\lambda` of the TV term (0: plain RL). As
         :math:`|\operatorname{div} n| < 2\sqrt 2` for a field of unit vectors,
@@ -99,7 +101,7 @@ def richardson_lucy(
 
     Returns
     -------
-    (B, 1, H, W) tensor
+    tensor of the shape of ``y``
 
     Notes
     -----
@@ -111,11 +113,12 @@ def richardson_lucy(
         u_{k+1} = \frac{u_k}{A^{\mathsf T}\mathbb 1 - \lambda \operatorname{div}
         \left(\nabla u_k / |\nabla u_k|_\varepsilon\right)}
         \; A^{\mathsf T}\!\left(\frac{y}{A u_k}\right),
-        \qquad |g|_\varepsilon = \sqrt{g_x^2 + g_y^2 + \varepsilon^2},
+        \qquad |g|_\varepsilon = \sqrt{g_x^2 + g_y^2 (+ g_z^2) + \varepsilon^2},
 
     a fixed-point iteration for
     :math:`\min_{u \ge 0} \sum (A u - y \log A u) + \lambda \mathrm{TV}_\varepsilon(u)`.
-    :math:`\nabla` is the forward difference (Neumann boundary) and
+    :math:`\nabla` is the forward difference (Neumann boundary; on volumes
+    also along z, in voxels, whatever the z step) and
     :math:`\operatorname{div}` its negative adjoint. With a padding,
     :math:`\Omega` is the padded image, :math:`y` the padded data and :math:`A`
     the ``same`` convolution with zero outside :math:`\Omega`; skimage takes
@@ -163,7 +166,7 @@ def richardson_lucy(
     >>> richardson_lucy(y, psf, num_iter=10, boundary="valid").shape
     torch.Size([1, 1, 16, 16])
     """
-    ry, rx = _check_inputs(y, psf)
+    radii = _check_inputs(y, psf)
     if boundary not in BOUNDARIES:
         raise ValueError(f"boundary must be one of {', '.join(BOUNDARIES)}; got {boundary!r}")
     if num_iter < 0:
@@ -172,25 +175,29 @@ def richardson_lucy(
         raise ValueError(f"tv_weight must be in [0, 0.25) so the TV-RL denominator stays positive, got {tv_weight}")
     if not filter_epsilon > 0:
         raise ValueError(f"filter_epsilon must be > 0 (it guards the division y / Au), got {filter_epsilon}")
-    batch, _, height, width = y.shape
-    omega = (height + 2 * ry, width + 2 * rx)
-    interior = (..., slice(ry, ry + height), slice(rx, rx + width))
+    size = y.shape[2:]
+    dims = tuple(range(-len(size), 0))
+    omega = tuple(n + 2 * r for n, r in zip(size, radii))
+    interior = (..., *(slice(r, r + n) for r, n in zip(radii, size)))
+    scene = (..., *(slice(0, n) for n in omega))
     if boundary == "valid":
         data, data_region = y, interior
-        fft_shape = (_fast_length(omega[0]), _fast_length(omega[1]))
+        fft_shape = tuple(_fast_length(n) for n in omega)
     else:
-        data, data_region = pad(y, (ry, rx), boundary), (..., slice(0, omega[0]), slice(0, omega[1]))
-        fft_shape = (_fast_length(omega[0] + ry), _fast_length(omega[1] + rx))
-    scene = (..., slice(0, omega[0]), slice(0, omega[1]))
+        data, data_region = pad(y, radii, boundary), scene
+        fft_shape = tuple(_fast_length(n + r) for n, r in zip(omega, radii))
     otf = psf_to_otf(psf.to(y.dtype), fft_shape)
     otf_conj = otf.conj().resolve_conj()
-    u_buffer = y.new_zeros(batch, 1, *fft_shape)
+    u_buffer = y.new_zeros(y.shape[0], 1, *fft_shape)
     ratio_buffer = torch.zeros_like(u_buffer)
     u, ratio = u_buffer[scene], ratio_buffer[data_region]
     u.fill_(0.5)
 
+    def convolve(buffer: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
+        return torch.fft.irfftn(torch.fft.rfftn(buffer, dim=dims).mul_(transfer), s=fft_shape, dim=dims)
+
     def adjoint(buffer: torch.Tensor) -> torch.Tensor:
-        return torch.fft.irfft2(torch.fft.rfft2(buffer).mul_(otf_conj), s=fft_shape)[scene]
+        return convolve(buffer, otf_conj)[scene]
 
     with torch.no_grad():
         sensitivity = None
@@ -201,7 +208,7 @@ def richardson_lucy(
             inverse_sensitivity = torch.where(sensitivity < _SENSITIVITY_FLOOR, 0.0, 1 / sensitivity)
             half_sensitivity = sensitivity.clamp(min=_SENSITIVITY_FLOOR) / 2
         for _ in range(num_iter):
-            blurred = torch.fft.irfft2(torch.fft.rfft2(u_buffer).mul_(otf), s=fft_shape)[data_region]
+            blurred = convolve(u_buffer, otf)[data_region]
             torch.div(data, blurred, out=ratio)
             if blurred.min() < filter_epsilon:  # rare: zeros or round-off negatives
                 ratio.masked_fill_(blurred < filter_epsilon, 0.0)
@@ -255,10 +262,10 @@ def regularized_inverse(
 
     Parameters
     ----------
-    y : (B, 1, H, W) float tensor
-        Blurred, noisy images.
-    psf : (B, 1, k, l) or (1, 1, k, l) float tensor
-        PSFs with odd sides, centred, unit sum.
+    y : (B, 1, H, W) or (B, 1, D, H, W) float tensor
+        Blurred, noisy images or volumes.
+    psf : (B or 1, 1, k, l) or (B or 1, 1, m, k, l) float tensor
+        PSFs with odd sides, centred, unit sum, as many axes as ``y``.
     regularizer : {"identity", "gradient"}
         :math:`R = I` (Wiener filter with a white-signal prior [1]_) or
         :math:`R = \nabla` (Tikhonov–Miller, a smoothness prior [2]_, [3]_).
@@ -269,17 +276,18 @@ def regularized_inverse(
         Extension of ``y`` (:func:`bench.physics.pad`) by twice the PSF
         radius, widened to a fast FFT size, before the circular FFT: the seam
         of the periodic extension then lies a PSF width away from the data.
-        The estimate is cropped back to (H, W).
+        The estimate is cropped back to the shape of ``y``.
 
     Returns
     -------
-    (B, 1, H, W) tensor
+    tensor of the shape of ``y``
 
     Notes
     -----
     With :math:`H`, :math:`\tilde Y` the transforms of the PSF and of the
     padded data and :math:`|D|^2 = 4\sin^2(\pi \nu_x) + 4\sin^2(\pi \nu_y)`
-    that of the forward-difference gradient (:math:`\nu` in cycles per pixel),
+    (:math:`+ 4\sin^2(\pi \nu_z)` on volumes) that of the forward-difference
+    gradient (:math:`\nu` in cycles per pixel),
 
     .. math::
         \hat X = \frac{\overline{H}\, \tilde Y}{|H|^2 + w\, |R|^2}, \qquad
@@ -307,43 +315,54 @@ def regularized_inverse(
     >>> regularized_inverse(y, psf, regularizer="gradient", weight=1e-2, padding="edge").shape
     torch.Size([2, 1, 16, 16])
     """
-    ry, rx = _check_inputs(y, psf)
+    radii = _check_inputs(y, psf)
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {', '.join(PADDINGS)}; got {padding!r}")
     if regularizer not in ("identity", "gradient"):
         raise ValueError(f"regularizer must be 'identity' or 'gradient', got {regularizer!r}")
-    weight = torch.as_tensor(weight, dtype=y.dtype, device=y.device).reshape(-1, 1, 1, 1)
+    weight = torch.as_tensor(weight, dtype=y.dtype, device=y.device).reshape(-1, *(1,) * (y.ndim - 1))
     if weight.shape[0] not in (1, y.shape[0]) or not bool((weight > 0).all()):
         raise ValueError(
             f"weight must be > 0, one value or one per image ({y.shape[0]}), got {weight.flatten().tolist()}"
         )
-    height, width = y.shape[-2:]
-    wy, wx = _fast_pad(height, 2 * ry), _fast_pad(width, 2 * rx)
-    padded = pad(y, (wy, wx), padding)
-    shape = padded.shape[-2:]
+    size = y.shape[2:]
+    dims = tuple(range(-len(size), 0))
+    widths = tuple(_fast_pad(n, 2 * r) for n, r in zip(size, radii))
+    padded = pad(y, widths, padding)
+    shape = padded.shape[2:]
     with torch.no_grad():
         otf = psf_to_otf(psf.to(y.dtype), shape)
-        if regularizer == "identity":
-            penalty = 1.0
-        else:
-            fy = torch.fft.fftfreq(shape[0], device=y.device, dtype=y.dtype)[:, None]
-            fx = torch.fft.rfftfreq(shape[1], device=y.device, dtype=y.dtype)[None, :]
-            penalty = 4 * torch.sin(math.pi * fy) ** 2 + 4 * torch.sin(math.pi * fx) ** 2
-        spectrum = otf.conj() * torch.fft.rfft2(padded) / (otf.abs().square() + weight * penalty)
-        x = torch.fft.irfft2(spectrum, s=shape)[..., wy : wy + height, wx : wx + width]
+        penalty = 1.0 if regularizer == "identity" else _gradient_symbol(shape, y)
+        spectrum = otf.conj() * torch.fft.rfftn(padded, dim=dims) / (otf.abs().square() + weight * penalty)
+        x = torch.fft.irfftn(spectrum, s=shape, dim=dims)[(..., *(slice(w, w + n) for w, n in zip(widths, size)))]
     return x.contiguous()
 
 
-def _check_inputs(y: torch.Tensor, psf: torch.Tensor) -> tuple[int, int]:
-    """Validate the shapes of y and the PSF; return the PSF radii (ry, rx)."""
-    if y.ndim != 4 or y.shape[1] != 1:
-        raise ValueError(f"y must have shape (B, 1, H, W), got {tuple(y.shape)}")
-    if psf.ndim != 4 or psf.shape[1] != 1 or psf.shape[0] not in (1, y.shape[0]):
-        raise ValueError(f"psf must have shape ({y.shape[0]} or 1, 1, k, l), got {tuple(psf.shape)}")
-    k, l = psf.shape[-2:]
-    if k % 2 == 0 or l % 2 == 0:
-        raise ValueError(f"psf must have odd sides so it has a centre pixel, got {k}x{l}")
-    return k // 2, l // 2
+def _gradient_symbol(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    r""":math:`|D|^2 = \sum_i 4\sin^2(\pi \nu_i)` on the real-FFT grid of ``shape`` (last axis halved)."""
+    axes = len(shape)
+    terms = []
+    for axis, n in enumerate(shape):
+        frequencies = torch.fft.rfftfreq(n) if axis == axes - 1 else torch.fft.fftfreq(n)
+        frequencies = frequencies.to(device=like.device, dtype=like.dtype)
+        terms.append(4 * torch.sin(math.pi * frequencies.reshape([-1 if a == axis else 1 for a in range(axes)])) ** 2)
+    penalty = terms[0]
+    for term in terms[1:]:
+        penalty = penalty + term
+    return penalty
+
+
+def _check_inputs(y: torch.Tensor, psf: torch.Tensor) -> tuple[int, ...]:
+    """Validate the shapes of y and the PSF; return the PSF radii per spatial axis ((ry, rx) or (rz, ry, rx))."""
+    if y.ndim not in (4, 5) or y.shape[1] != 1:
+        raise ValueError(f"y must have shape (B, 1, H, W) or (B, 1, D, H, W), got {tuple(y.shape)}")
+    if psf.ndim != y.ndim or psf.shape[1] != 1 or psf.shape[0] not in (1, y.shape[0]):
+        sides = ", ".join("kl" if y.ndim == 4 else "mkl")
+        raise ValueError(f"psf must have shape ({y.shape[0]} or 1, 1, {sides}) like y, got {tuple(psf.shape)}")
+    kernel = psf.shape[2:]
+    if any(k % 2 == 0 for k in kernel):
+        raise ValueError(f"psf must have odd sides so it has a centre pixel, got {'x'.join(map(str, kernel))}")
+    return tuple(k // 2 for k in kernel)
 
 
 def _is_smooth(n: int) -> bool:
@@ -370,9 +389,24 @@ def _fast_pad(n: int, width: int) -> int:
 
 
 def _divergence_of_normal(u: torch.Tensor, epsilon: float) -> torch.Tensor:
-    r""":math:`\operatorname{div}(\nabla u / |\nabla u|_\varepsilon)`, forward differences, Neumann boundary."""
-    gx = F.pad(u[..., :, 1:] - u[..., :, :-1], (0, 1))
-    gy = F.pad(u[..., 1:, :] - u[..., :-1, :], (0, 0, 0, 1))
-    norm = torch.sqrt(gx.square() + gy.square() + epsilon**2)
-    nx, ny = gx / norm, gy / norm
-    return nx - F.pad(nx[..., :, :-1], (1, 0)) + ny - F.pad(ny[..., :-1, :], (0, 0, 1, 0))
+    r""":math:`\operatorname{div}(\nabla u / |\nabla u|_\varepsilon)`, forward differences, Neumann boundary.
+
+    Over the spatial axes of a (B, 1, H, W) or (B, 1, D, H, W) tensor, x first, then y (and z).
+    """
+    axes = tuple(range(-1, 1 - u.ndim, -1))
+    gradients = [F.pad(u.narrow(a, 1, u.shape[a] - 1) - u.narrow(a, 0, u.shape[a] - 1), _end_widths(a, (0, 1))) for a in axes]
+    squares = gradients[0].square()
+    for gradient in gradients[1:]:
+        squares = squares + gradient.square()
+    norm = torch.sqrt(squares + epsilon**2)
+    divergence = None
+    for axis, gradient in zip(axes, gradients):
+        normal = gradient / norm
+        shifted = F.pad(normal.narrow(axis, 0, normal.shape[axis] - 1), _end_widths(axis, (1, 0)))
+        divergence = normal - shifted if divergence is None else divergence + normal - shifted
+    return divergence
+
+
+def _end_widths(axis: int, widths: tuple[int, int]) -> list[int]:
+    """``F.pad`` widths that pad only the (negative) ``axis`` by ``widths`` (before, after)."""
+    return [0, 0] * (-axis - 1) + list(widths)

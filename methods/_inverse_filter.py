@@ -19,6 +19,7 @@ class InverseFilter(BaseMethod):
 
     blind = False
     learned = False
+    dims = (2, 3)  # the solvers run over every spatial axis
     test_params = {}
     regularizer: ClassVar[Literal["identity", "gradient"]]
     scale: ClassVar[float]

@@ -23,6 +23,7 @@ class Method(BaseMethod):
     name = "identity"
     blind = False
     learned = False
+    dims = (2, 3)  # images and volumes alike
     references = ()
     test_params = {}
 

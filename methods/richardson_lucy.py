@@ -55,6 +55,7 @@ class Method(BaseMethod):
     name = "richardson_lucy"
     blind = False
     learned = False
+    dims = (2, 3)  # the solvers run over every spatial axis
     references = (
         "W. H. Richardson, Bayesian-based iterative method of image restoration, "
         "Journal of the Optical Society of America 62(1):55-59, 1972.",

@@ -101,7 +101,8 @@ def delta(size=5):
     "y, psf, message",
     [
         (np.full((8, 8), np.nan), delta(), "only: y holds 64 NaN"),
-        (np.zeros((2, 8, 8)), delta(), r"only: y must be a 2D \(H, W\) array, got shape \(2, 8, 8\)"),
+        (np.zeros((2, 2, 8, 8)), delta(), r"only: y must be a 2D \(H, W\) image or a 3D \(D, H, W\) volume, got shape"),
+        (np.zeros((2, 8, 8)), delta(), "only: psf has 2 axes but y has 3; a volume needs a 3D PSF"),
         (np.zeros((8, 8)), -delta(), "only: psf must be non-negative"),
         (np.zeros((8, 8)), 0 * delta(), "only: psf sums to zero"),
     ],

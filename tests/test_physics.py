@@ -29,10 +29,12 @@ def test_zernike_psf_rejects_bad_parameters(kwargs, message):
         zernike_psf(args.pop("coeff"), args.pop("fc"), **args)
 
 
+@pytest.mark.parametrize("volume", [False, True])
 @pytest.mark.parametrize("mode", ["same", "valid"])
-def test_fft_convolver_matches_scipy_and_its_adjoint_is_exact(psf, mode):
+def test_fft_convolver_matches_scipy_and_its_adjoint_is_exact(psf, mode, volume):
     rng = np.random.default_rng(0)
-    x = rng.random((40, 33))
+    x = rng.random((9, 14, 11) if volume else (40, 33))
+    psf = rng.random((3, 5, 5)) if volume else psf
     conv = FFTConvolver(torch.from_numpy(psf)[None, None], x.shape, mode=mode)
     out = conv(torch.from_numpy(x)[None, None])[0, 0].numpy()
     np.testing.assert_allclose(out, scipy.signal.convolve(x, psf, mode=mode), atol=1e-12)
@@ -95,3 +97,10 @@ def test_degrade_salt_and_pepper_hits_extremes():
 def test_noise_level_rejects_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         NoiseLevel(**kwargs)
+
+
+@pytest.mark.parametrize("mode, numpy_mode", [("edge", "edge"), ("reflect", "reflect"), ("zero", "constant")])
+def test_pad_on_volumes_matches_numpy(mode, numpy_mode):
+    x = np.random.default_rng(4).random((4, 5, 6))
+    out = pad(torch.from_numpy(x)[None, None], (1, 2, 3), mode)[0, 0].numpy()
+    np.testing.assert_array_equal(out, np.pad(x, [(1, 1), (2, 2), (3, 3)], mode=numpy_mode))

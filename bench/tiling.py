@@ -1,0 +1,189 @@
+r"""Restore images and stacks larger than memory in overlapping tiles, without seams.
+
+Any restoration that maps an array to an array of the same shape (a method's
+solve with its parameters fixed) runs tile by tile:
+
+1. :func:`plan_tiles` cuts the stack into *cores* as large as a memory cap
+   allows. Each tile reads its core widened by ``blend`` (the cross-fade with
+   its neighbours) and by ``margin`` (context that is restored and thrown
+   away), both clipped at the stack's border.
+2. The restoration sees each tile as a stack of its own. With the ``valid``
+   boundary of :func:`bench.solvers.richardson_lucy` a tile is exactly what
+   it is, a crop of a larger blurred scene, and the scene beyond the tile is
+   estimated rather than assumed; the margin keeps what remains of the tile's
+   edge effects out of the part that is kept.
+3. :func:`restore_tiled` adds each tile's kept part into the output weighted
+   by a separable linear ramp that rises over the ``2 * blend`` voxels
+   around each core boundary: the weights of neighbouring tiles sum to 1
+   everywhere, so nothing is normalised afterwards and any residual
+   difference between two tiles is spread over the ramp instead of being a
+   step.
+
+Input and output are any array-likes with ``shape`` and numpy slicing (numpy
+arrays, ``h5py`` datasets, zarr arrays): only one tile and one output block
+are in memory at a time, so a stack on disk can be many times the cap.
+:func:`bench.metrics.seam_score` measures what seam is left.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Tile", "TilePlan", "plan_tiles", "restore_tiled"]
+
+#: Bytes per voxel of a tile (input and output blocks, float32) besides the restoration's own memory.
+_IO_BYTES_PER_VOXEL = 16
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile: what it reads, what part of its result it keeps, where that goes and with what weight."""
+
+    read: tuple[slice, ...]
+    keep: tuple[slice, ...]
+    write: tuple[slice, ...]
+    weight: np.ndarray
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """Cores of at most ``core`` voxels per axis over ``shape``, read with ``margin`` + ``blend`` around them."""
+
+    shape: tuple[int, ...]
+    core: tuple[int, ...]
+    margin: tuple[int, ...]
+    blend: tuple[int, ...]
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """Number of tiles along each axis."""
+        return tuple(math.ceil(n / c) for n, c in zip(self.shape, self.core))
+
+    @property
+    def boundaries(self) -> tuple[tuple[int, ...], ...]:
+        """Per axis, the indices where one core ends and the next begins."""
+        return tuple(tuple(range(c, n, c)) for n, c in zip(self.shape, self.core))
+
+    def tiles(self) -> Iterator[Tile]:
+        """Every tile, in C order of the tile grid."""
+        axes = [list(self._axis_tiles(axis)) for axis in range(len(self.shape))]
+        for combination in itertools.product(*axes):
+            read, keep, write, ramps = zip(*combination)
+            weight = ramps[0]
+            for ramp in ramps[1:]:
+                weight = np.multiply.outer(weight, ramp)
+            yield Tile(read=read, keep=keep, write=write, weight=weight.astype(np.float32))
+
+    def _axis_tiles(self, axis: int) -> Iterator[tuple[slice, slice, slice, np.ndarray]]:
+        n, core, margin, blend = self.shape[axis], self.core[axis], self.margin[axis], self.blend[axis]
+        for start in range(0, n, core):
+            stop = min(start + core, n)
+            low, high = max(start - blend, 0), min(stop + blend, n)
+            read_low, read_high = max(low - margin, 0), min(high + margin, n)
+            index = np.arange(low, high) + 0.5
+            ramp = np.ones(high - low)
+            if start > 0:
+                ramp = np.minimum(ramp, np.clip((index - (start - blend)) / (2 * blend), 0, 1) if blend else index >= start)
+            if stop < n:
+                ramp = np.minimum(ramp, np.clip(((stop + blend) - index) / (2 * blend), 0, 1) if blend else index < stop)
+            yield slice(read_low, read_high), slice(low - read_low, high - read_low), slice(low, high), ramp
+
+
+def plan_tiles(
+    shape: tuple[int, ...],
+    psf_shape: tuple[int, ...],
+    *,
+    memory_bytes: float,
+    bytes_per_voxel: float,
+    margin: tuple[int, ...] | None = None,
+    blend: tuple[int, ...] | None = None,
+) -> TilePlan:
+    """The largest tiles whose restoration fits in ``memory_bytes``.
+
+    Parameters
+    ----------
+    shape, psf_shape : tuple of int
+        The stack (D, H, W) (or image (H, W)) and its PSF.
+    memory_bytes : float
+        The cap on what one tile may use: its restoration's working memory,
+        estimated as ``bytes_per_voxel`` times the voxels of the tile widened
+        by the PSF (the scene a ``valid`` solve estimates), plus the input and
+        output blocks.
+    bytes_per_voxel : float
+        The restoration's memory per voxel of that widened tile: measure it
+        once (``bench.timing.timed``) on a stack that fits; Richardson-Lucy
+        in float32 needs about 40.
+    margin, blend : tuple of int, optional
+        Context thrown away and cross-fade half-width per axis; default
+        twice the PSF's radius and its radius (at least 1 voxel each).
+
+    Cores shrink along the axis where they are largest (lateral axes first
+    when equal) until a tile fits; a cap too small for any tile is an error
+    that names the smallest workable cap.
+    """
+    if len(shape) != len(psf_shape):
+        raise ValueError(f"the stack {tuple(shape)} and its PSF {tuple(psf_shape)} must have the same number of axes")
+    radius = [k // 2 for k in psf_shape]
+    margin = tuple(margin) if margin is not None else tuple(max(1, 2 * r) for r in radius)
+    blend = tuple(blend) if blend is not None else tuple(max(1, r) for r in radius)
+
+    def tile_bytes(core: list[int]) -> float:
+        read = [min(c + 2 * (m + b), n) for c, m, b, n in zip(core, margin, blend, shape)]
+        scene = math.prod(r + k - 1 for r, k in zip(read, psf_shape))
+        return bytes_per_voxel * scene + _IO_BYTES_PER_VOXEL * math.prod(read)
+
+    counts = [1] * len(shape)
+    core = list(shape)
+    while tile_bytes(core) > memory_bytes:
+        # A core narrower than two blends would let its two ramps overlap: weights would not sum to 1.
+        splittable = [a for a in range(len(shape)) if math.ceil(shape[a] / (counts[a] + 1)) >= 2 * blend[a]]
+        if not splittable:
+            raise ValueError(
+                f"a memory cap of {memory_bytes / 2**20:.1f} MiB cannot hold one tile with margins {margin} and "
+                f"blends {blend}; raise it to at least {tile_bytes(core) / 2**20:.1f} MiB or lower the margins"
+            )
+        axis = max(splittable, key=lambda a: (core[a], a))
+        counts[axis] += 1
+        core[axis] = math.ceil(shape[axis] / counts[axis])
+    return TilePlan(shape=tuple(shape), core=tuple(core), margin=margin, blend=blend)
+
+
+def restore_tiled(
+    restore: Callable[[np.ndarray], np.ndarray], y: Any, plan: TilePlan, out: Any | None = None
+) -> Any:
+    """Run ``restore`` tile by tile over ``y`` and blend the tiles into ``out``.
+
+    Parameters
+    ----------
+    restore : callable
+        Maps a float32 tile to its restoration, same shape. Parameters a
+        method would derive from the data (iteration count, weights) must be
+        fixed for the whole stack beforehand, or tiles differ and seams appear.
+    y : array-like
+        The stack, of shape ``plan.shape`` (numpy array, h5py dataset, ...).
+    plan : TilePlan
+        From :func:`plan_tiles`.
+    out : array-like, optional
+        Where to write, zero-filled, of shape ``plan.shape`` (a numpy array by default).
+
+    Returns
+    -------
+    ``out``
+    """
+    if tuple(y.shape) != plan.shape:
+        raise ValueError(f"the stack has shape {tuple(y.shape)} but the plan was made for {plan.shape}")
+    out = np.zeros(plan.shape, dtype=np.float32) if out is None else out
+    for tile in plan.tiles():
+        block = np.asarray(y[tile.read], dtype=np.float32)
+        restored = np.asarray(restore(block), dtype=np.float32)
+        if restored.shape != block.shape:
+            raise ValueError(f"restore returned shape {restored.shape} for a tile of shape {block.shape}")
+        del block
+        out[tile.write] = np.asarray(out[tile.write]) + restored[tile.keep] * tile.weight
+    return out
