@@ -109,13 +109,14 @@ class Optics:
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> Optics | None:
-        """The optics of a case: ``meta["optics"]`` (a mapping of these fields), else ``meta["fc"]``, else None."""
-        optics = meta.get("optics")
-        if optics:
-            known = {key: optics[key] for key in ("fc", "na", "wavelength_um", "pixel_size_um", "refractive_index")
-                     if optics.get(key) is not None}  # fmt: skip
-            return cls(**{key: float(value) for key, value in known.items()})
-        return cls(fc=float(meta["fc"])) if meta.get("fc") is not None else None
+        """The optics of a case: ``meta["optics"]`` (a mapping of these fields) with its ``fc`` or ``meta["fc"]``; None without an f_c."""
+        optics = dict(meta.get("optics") or {})
+        fc = optics.get("fc", meta.get("fc"))
+        if fc is None:  # a volume's optics describe its 3D PSF model, not a 2D pupil cut-off
+            return None
+        known = {key: optics[key] for key in ("na", "wavelength_um", "pixel_size_um", "refractive_index")
+                 if optics.get(key) is not None}  # fmt: skip
+        return cls(fc=float(fc), **{key: float(value) for key, value in known.items()})
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ def test_optics_are_read_from_meta():
     assert Optics.from_meta(full) == Optics(fc=0.18, na=1.4, wavelength_um=0.52, pixel_size_um=0.0668)
     assert Optics.from_meta({"fc": 0.2}) == Optics(fc=0.2)
     assert Optics.from_meta({}) is None
+    assert Optics.from_meta({"optics": {"na": 1.4, "ni": 1.5}}) is None  # a 3D model's optics, no pupil cut-off
     with pytest.raises(ValueError, match="positive cut-off"):
         Optics(fc=0.0)
 
