@@ -60,19 +60,39 @@ class Method(BaseMethod):
 
     and the fit minimises Whittle's approximation of the negative log-likelihood [2]_,
     :math:`\sum_k \log \lambda_k + I_k / \lambda_k`, over all parameters with
-    Adam, autograd through :class:`bench.psf_model.ZernikePSF`. The spectrum is
-    that of the image's gradients divided by the differences' :math:`|D(k)|^2`
-    (prewhitening: the Hann window's leakage from the strong low
-    frequencies is then negligible); zero frequency and the first ring are left
-    out. The power spectrum sees only :math:`|\mathrm{OTF}|`: the even modes'
-    sign is irrelevant, the odd modes' sign is the PSF's point reflection,
-    chosen after the fit by :func:`bench.identification.choose_reflection`.
-    The coefficients start uniform in [-0.15, 0.15] waves (the datasets' documented range;
-    no penalty or bound during the fit: θ_max is not assumed), f_c at
+    Adam, autograd through :class:`bench.psf_model.ZernikePSF`. The data are
+    the Welch spectra of the image's x and y differences, summed
+    (prewhitening: the Hann window's leakage from the strong low frequencies
+    becomes negligible), and :math:`\lambda_k` is their exact expectation
+    under the model, window included (:class:`WindowedSpectrum`); zero
+    frequency and the first ring are left out. The power spectrum sees only
+    :math:`|\mathrm{OTF}|`: the even modes' sign is irrelevant, the odd
+    modes' sign is the PSF's point reflection, chosen after the fit by
+    :func:`bench.identification.choose_reflection`. The coefficients start
+    uniform in [-0.15, 0.15] waves (the datasets' documented range; no
+    penalty or bound during the fit: θ_max is not assumed), f_c at
     stratified points of its range. The best start's PSF is projected and the
     image restored by the shared solve (:func:`bench.methods._blind.deconvolve`).
 
-    Parameter choice (training images only, ``calibration/zernike_ml.py``): TODO.
+    Parameter choice, on training images only (``fresnel-zernike``,
+    ``images="train"``, seed 1, every second of the 19 images, noiseless
+    and high levels, true f_c; mean PSF-SNR noiseless / high). Model
+    variants, compared with a prototype of this fit (60 steps, 16 starts,
+    the spectrum divided by :math:`|D|^2` until the last comparison):
+    window 64 px 3.62 / 1.55 dB against 32 px 3.14 / -0.22 (finer
+    frequency resolution matters more than more tiles); first ring
+    excluded (1.5 grid steps) 3.62 / 1.55 against 3 steps 2.59 / 1.27; an
+    anisotropic prior (:math:`\exp(a \cos 2\phi + b \sin 2\phi)` on
+    :math:`S_x`) 1.64 / 0.81, worse (it absorbs astigmatism); the exact windowed
+    expectation instead of the spectrum divided by :math:`|D|^2` 3.71 / 1.70
+    (and 15.0 against 13.3 dB, 100 steps, on a Gaussian power-law field,
+    which follows the prior), kept. Fitting f_c too (blind track) fell to 0.60 / 0.24 dB:
+    f_c trades against defocus and spherical in :math:`|H|^2`. 16 starts, 60 Adam
+    steps of 0.02 (a coefficient can move 1.2 waves, 8 times the datasets'
+    range) were set for the time budget, not swept (the machine was too
+    loaded); ``calibration/zernike_ml.py`` sweeps them and any other keyword.
+    For scale: the aberration-free PSF at the true f_c scores -6.5 dB on
+    the noiseless training cases of seeds 1 and 2.
 
     References
     ----------
@@ -80,8 +100,8 @@ class Method(BaseMethod):
        restoration of noisy blurred images using the expectation-maximization
        algorithm", IEEE Trans. Acoustics, Speech and Signal Processing,
        vol. 38, no. 7, pp. 1180-1191, 1990.
-    .. [2] P. Whittle, "Curve and periodogram smoothing", Journal of the Royal
-       Statistical Society B, vol. 19, no. 1, pp. 38-63, 1957.
+    .. [2] P. Whittle, "Estimation and information in stationary time
+       series", Arkiv för Matematik, vol. 2, no. 5, pp. 423-434, 1953.
     """
 
     name = "zernike-ml"
@@ -92,9 +112,9 @@ class Method(BaseMethod):
             "R. L. Lagendijk, J. Biemond and D. E. Boekee, Identification and restoration of noisy blurred images "
             "using the expectation-maximization algorithm, IEEE Trans. ASSP 38(7):1180-1191, 1990."
         ),
-        "P. Whittle, Curve and periodogram smoothing, J. Royal Statistical Society B 19(1):38-63, 1957.",
+        "P. Whittle, Estimation and information in stationary time series, Arkiv for Matematik 2(5):423-434, 1953.",
     )
-    test_params: ClassVar[Mapping[str, Any]] = {"track": "blind", "kernel_size": 9, "window": 16, "starts": 2, "iterations": 10}
+    test_params: ClassVar[Mapping[str, Any]] = {"track": "blind", "kernel_size": 9, "window": 16, "starts": 4, "iterations": 30}
     label_parameters = ("track",)
     #: Range and uniform prior of f_c in the blind track, cycles/pixel: the datasets' range.
     FC_RANGE = (0.125, 0.25)
