@@ -6,8 +6,10 @@ dataset seeds ``--seeds``, the noise levels of ``bench/conf/config.yaml``) and
 prints, per setting, the mean PSF-SNR per noise level and the seconds per
 image. The figures in the method's docstring come from::
 
-    python calibration/zernike_ml.py --stride 2 --levels noiseless,high window=32,64 iterations=60
-    python calibration/zernike_ml.py --stride 2 --levels noiseless,high starts=8,16 iterations=40,60,100
+    python calibration/zernike_ml.py --stride 2 --levels noiseless,high --tracks blind
+    python calibration/zernike_ml.py --stride 2 --levels noiseless,high --tracks blind+optics iterations=40,60 starts=10,16
+
+(the second was run for the combinations 60/16, 60/10 and 40/16 only).
 
 Each line: ``track window=.. starts=.. ...  noiseless .. | high ..  (.. s/image)``.
 """

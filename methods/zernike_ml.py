@@ -86,11 +86,15 @@ class Method(BaseMethod):
     :math:`S_x`) 1.64 / 0.81, worse (it absorbs astigmatism); the exact windowed
     expectation instead of the spectrum divided by :math:`|D|^2` 3.71 / 1.70
     (and 15.0 against 13.3 dB, 100 steps, on a Gaussian power-law field,
-    which follows the prior), kept. Fitting f_c too (blind track) fell to 0.60 / 0.24 dB:
-    f_c trades against defocus and spherical in :math:`|H|^2`. 16 starts, 60 Adam
-    steps of 0.02 (a coefficient can move 1.2 waves, 8 times the datasets'
-    range) were set for the time budget, not swept (the machine was too
-    loaded); ``calibration/zernike_ml.py`` sweeps them and any other keyword.
+    which follows the prior), kept. Fitting f_c too (blind track, before
+    that change) fell to 0.60 / 0.24 dB: f_c trades against defocus and spherical in :math:`|H|^2`. With this
+    implementation (``calibration/zernike_ml.py --stride 2 --levels
+    noiseless,high --tracks blind+optics``): 16 starts, 60 Adam steps of
+    0.02 (a coefficient can move 1.2 waves, 8 times the datasets' range)
+    3.06 / 1.87 dB; 10 starts 3.09 / 1.68; 40 steps 2.84 / 1.78. The fit
+    takes 8.2 s per 256² image on 2 cores (``bench timing``, 12.7 times
+    ``spectral_kernel`` in the same run); ``starts=10`` brings it to about
+    5 s for 0.2 dB at the high level.
     For scale: the aberration-free PSF at the true f_c scores -6.5 dB on
     the noiseless training cases of seeds 1 and 2.
 
