@@ -21,8 +21,10 @@ during training), never estimated.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -32,7 +34,13 @@ from bench.physics import NOLL_INDICES
 from bench.psf_model import zernike_psf_model
 from bench.solvers import noise_std
 from bench.training import (
-    Degradations, TrainingBatch, fit_stage, mean_psf_snr, save_checkpoint, start_training, training_card,
+    Degradations,
+    TrainingBatch,
+    fit_stage,
+    mean_psf_snr,
+    save_checkpoint,
+    start_training,
+    training_card,
     validation_set,
 )  # fmt: skip
 
@@ -70,7 +78,7 @@ class SpectralIdentificationNet(nn.Module):
         self.fc_range = (float(fc_range[0]), float(fc_range[1]))
         # The stem halves the resolution at once: the 64 x 64 spectrum is smooth at the scale of two bins.
         layers: list[nn.Module] = [nn.Conv2d(4, widths[0], 4, stride=2, padding=1), nn.ReLU()]
-        for channels_in, width in zip(widths[:-1], widths[1:]):
+        for channels_in, width in itertools.pairwise(widths):
             layers += [
                 nn.Conv2d(channels_in, width, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
                 nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),

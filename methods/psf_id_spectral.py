@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
@@ -46,10 +47,14 @@ class Method(LearnedMethod):
     name = "psf-id-spectral"
     blind = True
     references = (
-        "R. L. Lagendijk, J. Biemond and D. E. Boekee, \"Identification and restoration of noisy blurred images "
-        "using the expectation-maximization algorithm\", IEEE Trans. Acoust. Speech Signal Process. 38(7), 1990.",
-        "V. Debarnot and P. Weiss, \"Deep-blur: Blind identification and deblurring with convolutional neural "
-        "networks\", Biological Imaging, vol. 4, e13, 2024.",
+        (
+            "R. L. Lagendijk, J. Biemond and D. E. Boekee, \"Identification and restoration of noisy blurred "
+            "images using the expectation-maximization algorithm\", IEEE Trans. ASSP 38(7), 1990."
+        ),
+        (
+            "V. Debarnot and P. Weiss, \"Deep-blur: Blind identification and deblurring with convolutional "
+            "neural networks\", Biological Imaging, vol. 4, e13, 2024."
+        ),
     )
     label_parameters = ("preset", "track")
     test_params: Mapping[str, Any] = {}

@@ -9,7 +9,7 @@ from bench.methods._spectral_id import SpectralIdentificationNet, _unview, _view
 from bench.metrics import psf_snr
 from bench.psf_model import zernike_psf_model
 from bench.registry import load_registry
-from bench.training import DegradationSampler, Degradations
+from bench.training import Degradations, DegradationSampler
 
 TINY = {"window": 32, "widths": [4, 8, 8], "hidden": 16, "psf_size": 9, "theta_max": 0.15, "fc_range": [0.125, 0.25]}
 
@@ -53,9 +53,11 @@ def test_shipped_network_beats_the_unaberrated_guess_on_a_training_image():
         pytest.skip(method.unavailable(torch.device("cpu")))
     method.prepare(torch.device("cpu"))
     levels = {"noiseless": {"gain": None, "sigma": 0.0}}
-    cases = [Dataset(images=["astronaut", "phantom-cells"], theta_max=0.05, noise="noiseless", noise_levels=levels,
-                     seed=seed).make_case(f"{image}-noiseless")  # fmt: skip
-             for seed in (1, 2) for image in ("astronaut", "phantom-cells")]
+    datasets = [
+        Dataset(images=["astronaut", "phantom-cells"], theta_max=0.05, noise="noiseless", noise_levels=levels, seed=seed)
+        for seed in (1, 2)
+    ]
+    cases = [data.make_case(f"{image}-noiseless") for data in datasets for image in ("astronaut", "phantom-cells")]
     gains = []
     for case in cases:
         y, fc = torch.from_numpy(case.y)[None, None], torch.tensor([case.meta["fc"]])

@@ -1,5 +1,7 @@
 """Tracks: the optics reach only the blind methods that declare them, never the PSF; rows say their track."""
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 import torch
@@ -14,7 +16,7 @@ class Probe(BaseMethod):
 
     name = "probe"
     blind = True
-    seen: dict = {}
+    seen: ClassVar[dict] = {}
 
     def __init__(self, *, track: str = "blind+optics") -> None:
         self.track = track
