@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         code, message = _explain(error)
-        console.print(f"[red]error:[/red] {escape(message)}")
+        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # one line, however long
         return code
 
 

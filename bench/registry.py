@@ -174,9 +174,13 @@ def _load_folder(registry: Registry, folder: str) -> None:
                 registry.add(kind, getattr(module, class_name), str(path), path.stem)
 
 
-@functools.cache
 def load_registry(plugin_folders: tuple[str, ...] = ()) -> Registry:
     """Load every built-in and entry-point plugin, and those of ``plugin_folders``, once per process."""
+    return _cached_registry(tuple(plugin_folders))
+
+
+@functools.cache
+def _cached_registry(plugin_folders: tuple[str, ...]) -> Registry:
     registry = Registry()
     for kind in ("method", "dataset"):
         _load_builtins(registry, kind)
@@ -184,3 +188,6 @@ def load_registry(plugin_folders: tuple[str, ...] = ()) -> Registry:
     for folder in plugin_folders:
         _load_folder(registry, folder)
     return registry
+
+
+load_registry.cache_clear = _cached_registry.cache_clear  # type: ignore[attr-defined]  (reload after installing a plugin)

@@ -186,6 +186,7 @@ def _run(registry, names, params, timeouts, cases, dataset, store, device, folde
     manifest = _manifest(cfg, names, store, device, plugins)
     folder.write_json(manifest, "manifest.json")
     save_outputs = bool(cfg.save_outputs)
+    dims = {case.y.ndim for case in cases}
     skipped: dict[str, str] = {}
     plan: list[dict[str, str]] = []
     tasks: list[Task] = []
@@ -193,7 +194,7 @@ def _run(registry, names, params, timeouts, cases, dataset, store, device, folde
     scorers = {case.case_id: CaseScorer.for_case(case) for case in cases}  # the input's share, once per case
     work: dict[str, tuple[_MethodRun, Case]] = {}  # task key -> what it computes
     for name in names:
-        run, reason = _plan_method(registry.method(name), params[name], timeouts[name], store.key, device)
+        run, reason = _plan_method(registry.method(name), params[name], timeouts[name], store.key, device, dims)
         if isinstance(reason, str):
             skipped[name] = reason
             log(f"skipped {name}: {reason}")
@@ -225,7 +226,7 @@ def _run(registry, names, params, timeouts, cases, dataset, store, device, folde
                         write_restoration(restoration_path(folder.path, run.label, case.case_id), outputs["x_hat"], case.meta)
                         if save_outputs:
                             folder.write_output(run.label, case.case_id, outputs)
-                    row.update(label=run.label, dataset=dataset, run_key=run.run_key, code=run.code,
+                    row.update(label=run.label, track=run.track, dataset=dataset, run_key=run.run_key, code=run.code,
                                params=_params_json(run.params))  # fmt: skip
                 rows = folder.append(rows, row)
                 advance[run.label]()
@@ -246,7 +247,8 @@ def _nothing() -> None:
 
 
 def _plan_method(
-    method_cls: type[BaseMethod], params: dict[str, Any], timeout_s: float | None, dataset_key: str, device: torch.device
+    method_cls: type[BaseMethod], params: dict[str, Any], timeout_s: float | None, dataset_key: str,
+    device: torch.device, dims: set[int],
 ) -> tuple[_MethodRun, str | None | Exception]:
     """The label and key of a method's rows; a skip reason (str), a build error, or None when it can run."""
     label = method_label(method_cls, params)
@@ -256,7 +258,7 @@ def _plan_method(
     except Exception as error:  # bad values: reported on every case
         run = _MethodRun(method_cls, params, label, "", code, timeout_s, "blind" if method_cls.blind else "non-blind")
         return run, RuntimeError(f"{type(error).__name__}: {error}")
-    reason = method.unavailable(device)
+    reason = method.unavailable(device) or method.unsupported_dims(dims)
     digest = method.weights_digest()
     key = f"{_params_json(params)}|{dataset_key}|{device.type}|{code}" + (f"|{digest}" if digest else "")
     run_key = hashlib.sha256(key.encode()).hexdigest()[:12]
@@ -290,9 +292,9 @@ def _todo(
 def _dry_run(registry, names, params, timeouts, cases, dataset, dataset_key, device, folder, cfg, broken) -> RunOutcome:
     """What a run would compute and why, touching nothing."""
     rows = folder.read_rows() if (folder.path / "cases.csv").exists() else pd.DataFrame(columns=CASE_COLUMNS)
-    plan, skipped = [], {}
+    plan, skipped, dims = [], {}, {case.y.ndim for case in cases}
     for name in names:
-        run, reason = _plan_method(registry.method(name), params[name], timeouts[name], dataset_key, device)
+        run, reason = _plan_method(registry.method(name), params[name], timeouts[name], dataset_key, device, dims)
         if isinstance(reason, str):
             skipped[name] = reason
         elif reason is not None:
@@ -420,7 +422,6 @@ def run_task(
         if failure:
             return {**row, **failure}
         state["warm"] = True
-    row["track"] = track_of(state["method"])
     row.update(_run_case(state["method"], case, device, scorer))
     return row
 

@@ -62,7 +62,7 @@ BAD_INPUTS = [
     ([*RUN, "noise_levels.high.sigma=abc"], "dataset 'smoke' cannot be built"),
     ([*RUN, "device=tpu"], "device must be cpu, cuda or cuda:N, got 'tpu'"),
     ([*RUN, "save_outputs=maybe"], "save_outputs must be true or false, got 'maybe'"),
-    ([*RUN, "out="], "out must be a folder path"),
+    (["run", "--dataset", "smoke", "--method", "identity", "out="], "out must be a folder path"),
     ([*RUN, "--device", "gpu"], "argument --device: invalid choice: 'gpu'"),
     ([*RUN, "--device", "cuda", "engine.scheduler=null"], "torch sees no CUDA device; use --device cpu"),
     ([*RUN, "--wrkers", "2"], "unrecognized arguments: --wrkers"),
