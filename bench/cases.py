@@ -1,11 +1,13 @@
 """Generate each dataset's cases once, store them with a sha256 manifest, reload them.
 
 A dataset's cases are written under ``<cache>/<name>-<key>/``, where ``key``
-hashes the dataset's name and parameters, as:
+hashes the dataset's name, its parameters and the digest of the code that
+generates them (the dataset plugin and the ``bench`` modules it imports, see
+:mod:`bench.codeversion`: an edit of ``physics.py`` gives new cases), as:
 
 - ``<case_id>.npz`` holding ``y``, ``x`` and ``psf`` (the last two when known),
 - ``meta.json`` mapping each case id to its metadata,
-- ``manifest.json`` with the sha256 of every file.
+- ``manifest.json`` with the sha256 of every file, ``meta.json`` included.
 
 The npz files are written with fixed zip timestamps, so the same seed gives
 byte-identical files and identical checksums. ``bench datasets export`` writes
@@ -19,7 +21,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -28,8 +29,10 @@ import numpy as np
 
 from bench.api import BaseDataset, Case
 from bench.checks import check_image, check_psf
+from bench.codeversion import code_digest
+from bench.files import write_atomic
 
-__all__ = ["CaseStore", "default_cache_dir"]
+__all__ = ["CaseStore", "default_cache_dir", "npz_bytes", "sha256_file", "validate_case"]
 
 _FORMAT_VERSION = 1
 _ARRAYS = ("y", "x", "psf")
@@ -45,13 +48,7 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=f".{path.name}.") as handle:
-        handle.write(data)
-    os.replace(handle.name, path)
-
-
-def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     """An .npz archive with fixed timestamps, so equal arrays give equal bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -82,7 +79,11 @@ class CaseStore:
     def __init__(self, dataset: BaseDataset, params: Mapping[str, Any], cache_dir: Path) -> None:
         self.dataset = dataset
         self.params = json.loads(json.dumps(dict(params), default=list))
-        identity = json.dumps({"dataset": dataset.name, "params": self.params, "format": _FORMAT_VERSION}, sort_keys=True)
+        #: Digest of the code that generates the cases (the dataset plugin and the bench modules it uses).
+        self.code = code_digest(type(dataset).__module__, __name__)
+        identity = json.dumps(
+            {"dataset": dataset.name, "params": self.params, "format": _FORMAT_VERSION, "code": self.code}, sort_keys=True
+        )
         self.key = hashlib.sha256(identity.encode()).hexdigest()[:12]
         self.directory = Path(cache_dir) / f"{dataset.name}-{self.key}"
 
@@ -90,33 +91,41 @@ class CaseStore:
         """All cases: verified from the cache, generating and storing what is missing."""
         self.directory.mkdir(parents=True, exist_ok=True)
         manifest = self._read_json("manifest.json", {"files": {}})
-        metas = self._read_json("meta.json", {})
+        metas = self._read_json("meta.json", {}) if "meta.json" in manifest["files"] else {}
+        if metas:
+            self._verify(self.directory / "meta.json", manifest)
         cases, changed = [], False
         for case_id in self.dataset.case_ids():
             path = self.directory / f"{case_id}.npz"
             if path.name in manifest["files"] and path.exists() and case_id in metas:
-                digest = sha256_file(path)
-                if digest != manifest["files"][path.name]:
-                    raise ValueError(
-                        f"cached case {path} does not match its sha256 in manifest.json "
-                        f"(expected {manifest['files'][path.name]}, got {digest}); "
-                        f"delete {self.directory} to regenerate the cases"
-                    )
+                self._verify(path, manifest)
                 cases.append(self._read_case(case_id, path, metas[case_id]))
                 continue
             case = validate_case(self.dataset.make_case(case_id))
             arrays = {k: getattr(case, k) for k in _ARRAYS if getattr(case, k) is not None}
-            data = _npz_bytes(arrays)
-            _write_atomic(path, data)
+            data = npz_bytes(arrays)
+            write_atomic(path, data)
             manifest["files"][path.name] = hashlib.sha256(data).hexdigest()
             metas[case_id] = dict(case.meta)
             cases.append(case)
             changed = True
         if changed:
-            manifest.update(dataset=self.dataset.name, params=self.params, format=_FORMAT_VERSION)
-            _write_atomic(self.directory / "meta.json", json.dumps(metas, indent=1, sort_keys=True).encode())
-            _write_atomic(self.directory / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
+            meta_bytes = json.dumps(metas, indent=1, sort_keys=True).encode()
+            write_atomic(self.directory / "meta.json", meta_bytes)
+            manifest["files"]["meta.json"] = hashlib.sha256(meta_bytes).hexdigest()
+            manifest.update(dataset=self.dataset.name, params=self.params, format=_FORMAT_VERSION, code=self.code)
+            write_atomic(self.directory / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
         return cases
+
+    def _verify(self, path: Path, manifest: Mapping[str, Any]) -> None:
+        """Refuse a cached file whose sha256 differs from the manifest's (edited, truncated or corrupt)."""
+        digest = sha256_file(path)
+        if digest != manifest["files"][path.name]:
+            raise ValueError(
+                f"cached file {path} does not match its sha256 in manifest.json "
+                f"(expected {manifest['files'][path.name]}, got {digest}); "
+                f"delete {self.directory} to regenerate the cases"
+            )
 
     def export(self, destination: Path) -> Path:
         """Copy every case, ``meta.json`` and ``manifest.json`` into ``destination``."""

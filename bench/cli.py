@@ -1,4 +1,11 @@
-"""The ``bench`` command line: list plugins, run the benchmark, time methods, report, export datasets."""
+"""The ``bench`` command line: list plugins, run the benchmark, time methods, report, export datasets.
+
+Exit codes: 0 success; 1 ``bench run`` finished but a method delivered
+nothing (every case failed, timed out or crashed, or it was skipped, or its
+plugin failed to import); 2 bad input (arguments, overrides, paths), said in
+one or two lines; 3 an unexpected error inside bench (``--debug`` shows its
+traceback).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,13 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 __all__ = ["main"]
@@ -20,33 +33,54 @@ __all__ = ["main"]
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
 
+#: Exit codes of ``bench``.
+EXIT_OK, EXIT_METHOD_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bench", description="Benchmark deconvolution methods for microscopy.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    parser = argparse.ArgumentParser(
+        prog="bench", description="Benchmark deconvolution methods for microscopy.", parents=[common],
+        epilog="Exit codes: 0 success, 1 a method delivered nothing, 2 bad input, 3 internal error.",
+    )  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("list", help="list methods and datasets, with why a method cannot run here")
+    commands.add_parser("list", help="list methods and datasets, with why a method cannot run here", parents=[common])
 
     run = commands.add_parser(
         "run",
         help="run methods on a dataset and print the leaderboard",
+        parents=[common],
         epilog="OVERRIDES are hydra overrides of bench/conf/config.yaml (noise=high, dataset.size=128, "
-        "noise_levels.high.sigma=0.1) or method parameters (<method>.<param>=value, see `bench list`).",
+        "noise_levels.high.sigma=0.1, timeout_s=60, +method_timeout_s.selfdeblur=3600) or method parameters "
+        "(<method>.<param>=value, see `bench list`). Exit code 1: a method delivered no row (all cases failed, "
+        "timed out or crashed) or was skipped or failed to import.",
     )
     run.add_argument("--method", default="all", help="'all' or comma-separated names (default: all)")
     run.add_argument("--dataset", default="fresnel-zernike", help="dataset name (default: fresnel-zernike)")
     run.add_argument("--out", help="output folder (default: results/runs/<dataset>)")
     run.add_argument("--device", choices=("cpu", "cuda"), help="torch device (default: cpu)")
     run.add_argument("--save-outputs", action="store_true", help="save restored images to OUT/outputs/")
+    run.add_argument("--workers", type=_positive_int, help="local Dask worker processes (default: 1)")
+    run.add_argument("--threads", type=_positive_int, help="threads per worker (default: cores // workers)")
+    run.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead of local workers")
+    run.add_argument("--timeout", type=_seconds, help="seconds per method and case before it is stopped (default: 600)")
+    run.add_argument(
+        "--plugins", action="append", default=[], metavar="DIR", help="also load the method plugins of DIR (repeatable)"
+    )
+    run.add_argument("--dry-run", action="store_true", help="say what would be computed and why, run nothing")
     run.add_argument("overrides", nargs="*", metavar="OVERRIDES")
 
     timing = commands.add_parser(
         "timing",
+        parents=[common],
         help="time methods per image size: median and spread of repeats, fit of time against pixels",
         epilog="Each size times one fresnel-zernike case (camera, noise medium) after a warm-up. OVERRIDES as for run.",
     )
     timing.add_argument("--method", default="all", help="'all' or comma-separated names (default: all)")
     timing.add_argument("--sizes", default="256,512,1024", help="comma-separated image sides (default: 256,512,1024)")
-    timing.add_argument("--repeats", type=int, default=3, help="timed calls per method and size (default: 3)")
+    timing.add_argument("--repeats", type=_positive_int, default=3, help="timed calls per method and size (default: 3)")
     timing.add_argument(
         "--max-call-seconds", type=float, default=5.0,
         help="skip a size whose predicted time per call exceeds this (default: 5; raise it for a full table)",
@@ -57,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     timing.add_argument("overrides", nargs="*", metavar="OVERRIDES")
 
     report = commands.add_parser(
-        "report", help="merge runs into leaderboard.csv, leaderboard.md and a static HTML page with figures"
+        "report", help="merge runs into leaderboard.csv, leaderboard.md and a static HTML page with figures",
+        parents=[common],
     )
     report.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="folders written by `bench run`")
     report.add_argument("--out", type=Path, default=Path("results/leaderboard"), help="(default: results/leaderboard)")
@@ -65,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default: 2000)")
 
     export_results = commands.add_parser(
-        "export", help="write merged runs in another tool's result format (benchopt: a folder `benchopt plot` renders)"
+        "export", help="write merged runs in another tool's result format (benchopt: a folder `benchopt plot` renders)", parents=[common],
     )
     export_results.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="folders written by `bench run`")
     export_results.add_argument("--format", choices=("benchopt",), default="benchopt", help="(default: benchopt)")
@@ -73,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
+        parents=[common],
         help="train a learned method and write its checkpoint",
         epilog="OVERRIDES are hydra overrides of bench/conf/train/<method>-<preset>.yaml "
         "(preset=gpu, device=cuda, seed=1, identification.steps=100).",
@@ -83,7 +119,9 @@ def _parser() -> argparse.ArgumentParser:
 
     datasets = commands.add_parser("datasets", help="dataset utilities")
     dataset_commands = datasets.add_subparsers(dest="dataset_command", required=True)
-    export = dataset_commands.add_parser("export", help="write every case as DIR/<case_id>.npz + meta.json")
+    export = dataset_commands.add_parser(
+        "export", help="write every case as DIR/<case_id>.npz + meta.json", parents=[common]
+    )
     export.add_argument("name")
     export.add_argument("directory", type=Path)
     export.add_argument("overrides", nargs="*", metavar="OVERRIDES")
@@ -100,26 +138,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.overrides = [*args.overrides, *extra]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    commands = {
+        "list": _list, "run": _run, "timing": _timing, "report": _report, "export": _export_results, "train": _train,
+    }  # fmt: skip
     try:
-        if args.command == "list":
-            return _list()
-        if args.command == "run":
-            return _run(args)
-        if args.command == "timing":
-            return _timing(args)
-        if args.command == "report":
-            return _report(args)
-        if args.command == "export":
-            return _export_results(args)
-        if args.command == "train":
-            return _train(args)
-        return _export(args)
-    except ValueError as error:  # bad user input: say what is wrong, no traceback
-        console.print(f"[red]error:[/red] {escape(str(error))}")
-        return 2
+        return commands.get(args.command, _export)(args)
+    except Exception as error:
+        if args.debug:
+            raise
+        code, message = _explain(error)
+        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # one line, however long
+        return code
 
 
-def _list() -> int:
+def _explain(error: Exception) -> tuple[int, str]:
+    """Exit code and one-line message for an error that reached the command line."""
+    if isinstance(error, ValueError):  # bad user input, already said with its fix
+        return EXIT_BAD_INPUT, str(error)
+    if isinstance(error, OSError):  # the file system refused: read-only, full, missing, a file for a folder
+        where = f" {error.filename}" if error.filename else ""
+        return EXIT_BAD_INPUT, f"cannot write or read{where}: {error.strerror or error}; check the path, its permissions and free space"
+    return EXIT_INTERNAL, f"{type(error).__name__}: {error} (a bug in bench or a plugin; rerun with --debug for the traceback)"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be seconds (a number >= 0, 0 for no limit), got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be seconds (a number >= 0, 0 for no limit), got {text}")
+    return value
+
+
+def _list(args: argparse.Namespace) -> int:
     import torch
 
     from bench.api import parameters
@@ -163,21 +225,46 @@ def _run(args: argparse.Namespace) -> int:
     from bench.report import print_leaderboard
     from bench.runner import run_benchmark
 
-    overrides = list(args.overrides)
-    overrides += [f"out={args.out}"] if args.out else []
-    overrides += [f"device={args.device}"] if args.device else []
-    overrides += ["save_outputs=true"] if args.save_outputs else []
-    with _progress_bar(label_width=22) as progress:
-        outcome = run_benchmark(
-            args.method, args.dataset, overrides, progress=progress, log=lambda line: console.print(f"[yellow]{escape(line)}[/yellow]")
-        )
+    quoted = lambda text: None if text is None else "'" + text.replace("'", "\\'") + "'"
+    options = {
+        "out": quoted(args.out), "device": args.device, "save_outputs": "true" if args.save_outputs else None,
+        "engine.workers": args.workers, "engine.threads": args.threads, "engine.scheduler": quoted(args.scheduler),
+        "timeout_s": args.timeout,
+    }  # fmt: skip
+    overrides = [*args.overrides, *(f"{key}={value}" for key, value in options.items() if value is not None)]
+    log = lambda line: console.print(f"[yellow]{escape(line)}[/yellow]")
+    if args.dry_run:
+        outcome = run_benchmark(args.method, args.dataset, overrides, plugins=args.plugins, dry_run=True, log=log)
+        return _print_plan(outcome)
+    with _task_bars(label_width=22) as progress:
+        outcome = run_benchmark(args.method, args.dataset, overrides, plugins=args.plugins, progress=progress, log=log)
     print_leaderboard(outcome.leaderboard, console)
-    failed = outcome.cases[outcome.cases.status == "error"]
+    failed = outcome.cases[outcome.cases.status.isin(["error", "timeout", "crashed"])]
     for _, row in failed.drop_duplicates("label").iterrows():
         count = (failed.label == row.label).sum()
         console.print(f"[red]{escape(row.label)} failed on {count} case(s):[/red] {escape(str(row.error))}")
     console.print(f"results in {outcome.out}/ (cases.csv, leaderboard.csv, manifest.json)")
-    return 0
+    dropped = [*outcome.failed, *outcome.skipped, *outcome.broken]
+    if dropped:
+        console.print(f"[red]no result from:[/red] {escape(', '.join(dropped))}")
+        return EXIT_METHOD_FAILED
+    return EXIT_OK
+
+
+def _print_plan(outcome) -> int:
+    """``bench run --dry-run``: per label, how many cases would be computed, and why."""
+    table = Table(title=f"would compute (into {outcome.out})", title_justify="left")
+    for column in ("label", "cases", "why"):
+        table.add_column(column)
+    plan = {}
+    for entry in outcome.plan:
+        plan.setdefault((entry["label"], entry["reason"]), []).append(entry["case_id"])
+    for (label, reason), case_ids in plan.items():
+        table.add_row(escape(label), str(len(case_ids)), escape(reason))
+    console.print(table if plan else "nothing to compute: every row is up to date")
+    for name, reason in outcome.skipped.items():
+        console.print(f"[yellow]would skip {escape(name)}: {escape(reason)}[/yellow]")
+    return EXIT_OK
 
 
 def _timing(args: argparse.Namespace) -> int:
@@ -255,6 +342,19 @@ def _export(args: argparse.Namespace) -> int:
     destination = CaseStore(dataset, params, cache).export(args.directory)
     console.print(f"wrote {len(dataset.case_ids())} cases of {args.name} to {destination}/")
     return 0
+
+
+@contextlib.contextmanager
+def _task_bars(*, label_width: int) -> Iterator[Callable[[str, int], Callable[[], None]]]:
+    """Rich progress bars for tasks finishing in any order; yields ``start(label, total)`` -> ``advance()``."""
+    columns = (TextColumn(f"{{task.description:<{label_width}}}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+
+        def start(label: str, total: int) -> Callable[[], None]:
+            task = bar.add_task(escape(label), total=total)
+            return lambda: bar.advance(task)
+
+        yield start
 
 
 @contextlib.contextmanager

@@ -11,8 +11,11 @@ method with the parameters that tell its runs apart (``richardson_lucy[max_iter=
 from __future__ import annotations
 
 import json
+import re
+import types
+import typing
 from importlib.resources import files
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -20,7 +23,7 @@ from bench.api import BaseDataset, BaseMethod, parameters
 from bench.registry import Registry
 
 __all__ = [
-    "compose", "compose_training", "make_dataset", "make_method", "method_label", "method_parameters", "split_overrides",
+    "check_types", "compose", "compose_training", "make_dataset", "make_method", "method_label", "method_parameters", "split_overrides",
 ]  # fmt: skip
 
 
@@ -32,7 +35,7 @@ def split_overrides(overrides: Sequence[str], method_names: Sequence[str]) -> tu
     hydra_overrides: list[str] = []
     method_overrides: dict[str, list[str]] = {}
     for item in overrides:
-        if "=" not in item:
+        if "=" not in item or not item.split("=", 1)[0].strip("+~"):
             raise ValueError(f"override {item!r} must look like key=value (for example noise=high)")
         head = item.split("=", 1)[0].split(".", 1)[0]
         if head in method_names and "." in item.split("=", 1)[0]:
@@ -56,7 +59,7 @@ def compose(overrides: Sequence[str] = (), *, dataset: str | None = None) -> Dic
     if dataset is not None:
         overrides.insert(0, f"dataset={dataset}" if has_yaml else "~dataset")
     with initialize_config_module(config_module="bench.conf", version_base=None):
-        cfg = hydra_compose(config_name="config", overrides=overrides)
+        cfg = _hydra_call(lambda: hydra_compose(config_name="config", overrides=overrides), overrides, "bench/conf/config.yaml")
     if not has_yaml:
         OmegaConf.set_struct(cfg, False)
         cfg.dataset = {"name": dataset}
@@ -79,7 +82,28 @@ def compose_training(method: str, overrides: Sequence[str] = ()) -> DictConfig:
     if name not in available:
         raise ValueError(f"no training configuration {name!r}; available: {', '.join(available)}")
     with initialize_config_module(config_module="bench.conf.train", version_base=None):
-        return hydra_compose(config_name=name, overrides=rest)
+        return _hydra_call(lambda: hydra_compose(config_name=name, overrides=rest), rest, f"bench/conf/train/{name}.yaml")
+
+
+def _hydra_call(call: Callable[[], DictConfig], overrides: Sequence[str], source: str) -> DictConfig:
+    """Compose ``source`` with hydra; its errors (bad syntax, unknown keys) become one-line ``ValueError``s."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return call()
+    except (HydraException, OmegaConfBaseException) as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        unknown = re.match(r"Could not override '([^']+)'", lines[0]) if lines else None
+        if unknown:
+            key = unknown.group(1)
+            message = (
+                f"unknown setting {key!r}: settings are the keys of {source} (method parameters: "
+                f"<method>.<param>=value, see bench list); to add a key to a mapping write +{key}=..."
+            )
+        else:
+            message = "bad override: " + " ".join(lines[:2])
+        raise ValueError(f"{message} (overrides: {' '.join(overrides)})") from None
 
 
 def make_dataset(cfg: DictConfig, registry: Registry) -> tuple[BaseDataset, dict[str, Any]]:
@@ -91,7 +115,11 @@ def make_dataset(cfg: DictConfig, registry: Registry) -> tuple[BaseDataset, dict
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         raise ValueError(f"dataset {name!r} has no parameter(s) {unknown}; its parameters: {', '.join(accepted)}")
-    dataset = dataset_cls(**params)
+    check_types(dataset_cls, params, "dataset.{}", accepted)
+    try:
+        dataset = dataset_cls(**params)
+    except TypeError as error:  # a value of the wrong kind deeper down (a noise level's sigma given as text)
+        raise ValueError(f"dataset {name!r} cannot be built: {error}; check the dataset.* and noise_levels.* overrides") from None
     resolved = {k: params.get(k, v) for k, v in accepted.items()}
     return dataset, resolved
 
@@ -106,7 +134,53 @@ def method_parameters(method_cls: type[BaseMethod], overrides: Sequence[str] = (
             f"method {method_cls.name!r} has no parameter(s) {unknown}; "
             f"its parameters: {', '.join(defaults) or 'none'}"
         )
+    check_types(method_cls, given, f"{method_cls.name}.{{}}", defaults)
     return {**defaults, **given}
+
+
+def check_types(plugin: type, given: Mapping[str, Any], name: str, defaults: Mapping[str, Any]) -> None:
+    """Refuse a parameter value that does not fit the type hint of the plugin's ``__init__`` (one-line error).
+
+    ``name`` formats a parameter's name for the message (``wiener.{}``).
+    """
+    try:
+        hints = typing.get_type_hints(plugin.__init__)
+    except Exception:  # an annotation that does not resolve: the plugin checks its own values
+        return
+    for key, value in given.items():
+        if key in hints and not _fits(hints[key], value):
+            raise ValueError(
+                f"{name.format(key)}={_label_value(value)} is not {_describe(hints[key])}; "
+                f"its default is {_label_value(defaults.get(key))} (see bench list)"
+            )
+
+
+def _fits(hint: Any, value: Any) -> bool:
+    """Whether ``value`` (as parsed from an override) fits a parameter's type hint; unknown hints accept anything."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(item, value) for item in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    checks = {
+        type(None): lambda: value is None,
+        bool: lambda: isinstance(value, bool),
+        int: lambda: isinstance(value, int) and not isinstance(value, bool),
+        float: lambda: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: lambda: isinstance(value, str),
+    }
+    return checks[hint]() if hint in checks else True
+
+
+def _describe(hint: Any) -> str:
+    """A type hint in words: ``an integer or null``, ``one of 'fast', 'cpu'``."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(item) for item in typing.get_args(hint))
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(repr, typing.get_args(hint)))
+    words = {type(None): "null", bool: "true or false", int: "an integer", float: "a number", str: "a text"}
+    return words.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 def make_method(method_cls: type[BaseMethod], overrides: Sequence[str] = ()) -> tuple[BaseMethod, dict[str, Any]]:

@@ -3,24 +3,33 @@
 Built-in plugins are the modules of ``bench.methods`` and ``bench.datasets``
 (the ``methods/`` and ``datasets/`` folders); third-party packages add theirs
 through the entry-point groups ``deconv_bench.methods`` and
-``deconv_bench.datasets``, each entry point naming the plugin class. A plugin
-that fails to import or to validate is recorded with its source and error and
-the others still load.
+``deconv_bench.datasets``, each entry point naming the plugin class; plugin
+folders given to :func:`load_registry` (``bench run --plugins DIR``) add the
+``Method`` or ``Dataset`` class of each of their ``*.py`` files. A plugin that
+fails to import or to validate is recorded with its source and error and the
+others still load.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.metadata
+import importlib.util
 import inspect
 import pkgutil
+import sys
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.api import BaseDataset, BaseMethod
 
 __all__ = ["BrokenPlugin", "Registry", "UnknownPluginError", "load_registry"]
+
+#: Package under which plugins from folders are imported (``deconv_bench_plugins.<stem>_<folder hash>``).
+FOLDER_PACKAGE = "deconv_bench_plugins"
 
 _GROUPS = {"method": "deconv_bench.methods", "dataset": "deconv_bench.datasets"}
 _PACKAGES = {"method": "bench.methods", "dataset": "bench.datasets"}
@@ -141,11 +150,44 @@ def _load_entry_points(registry: Registry, kind: str) -> None:
         registry.add(kind, plugin, source)
 
 
+def _load_folder(registry: Registry, folder: str) -> None:
+    """Import each ``*.py`` of ``folder`` (not ``_*``) and register its ``Method`` and ``Dataset`` classes."""
+    directory = Path(folder)
+    if not directory.is_dir():
+        registry.broken.append(BrokenPlugin("method", folder, f"plugin folder {folder} does not exist"))
+        return
+    for path in sorted(directory.glob("*.py")):
+        if path.stem.startswith("_"):
+            continue
+        name = f"{FOLDER_PACKAGE}.{path.stem}_{hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:8]}"
+        try:
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+        except Exception:
+            sys.modules.pop(name, None)
+            registry.broken.append(BrokenPlugin("method", str(path), traceback.format_exc(limit=-1).strip()))
+            continue
+        for kind, class_name in _CLASS_NAMES.items():
+            if hasattr(module, class_name):
+                registry.add(kind, getattr(module, class_name), str(path), path.stem)
+
+
+def load_registry(plugin_folders: tuple[str, ...] = ()) -> Registry:
+    """Load every built-in and entry-point plugin, and those of ``plugin_folders``, once per process."""
+    return _cached_registry(tuple(plugin_folders))
+
+
 @functools.cache
-def load_registry() -> Registry:
-    """Load every built-in and entry-point plugin once per process."""
+def _cached_registry(plugin_folders: tuple[str, ...]) -> Registry:
     registry = Registry()
     for kind in ("method", "dataset"):
         _load_builtins(registry, kind)
         _load_entry_points(registry, kind)
+    for folder in plugin_folders:
+        _load_folder(registry, folder)
     return registry
+
+
+load_registry.cache_clear = _cached_registry.cache_clear  # type: ignore[attr-defined]  (reload after installing a plugin)

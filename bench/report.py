@@ -167,7 +167,7 @@ def read_cases(path: Path) -> pd.DataFrame:
 
     Rows written before labels existed get theirs from ``method`` and ``params``.
     """
-    text_columns = {"error": str, "run_key": str, "params": str, "info": str, "case_id": str, "image": str, "noise": str}
+    text_columns = {"error": str, "run_key": str, "code": str, "params": str, "info": str, "case_id": str, "image": str, "noise": str}
     cases = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text_columns | {"label": str})
     if "method" not in cases:
         return cases

@@ -1,29 +1,46 @@
-"""Run methods on a dataset's cases: isolate, time, score, write as you go, resume.
+"""Run methods on a dataset's cases: plan, run each (method, case) on a Dask worker, write as you go, resume.
 
-Every (method label, case) result is appended to ``cases.csv`` and the file is
-replaced atomically, so a crash loses nothing finished. Each row carries its
-``label`` (:func:`bench.config.method_label`): runs of one method with other
-parameters (``budget=full`` after ``budget=fast``) add rows beside the older
-ones, a rerun with the same label replaces them. A rerun into the same folder
-skips every row already finished with the same method parameters, weights
-(checkpoint sha256), dataset configuration and device. An exception in a
-method becomes a row with ``status=error`` and its message; the other methods
-go on.
+The client (this process) plans the run, submits one task per unfinished
+(method label, case) to :mod:`bench.engine` and is the only writer: each
+row is added to ``cases.csv`` atomically as its task finishes, under the run
+folder's lock (:class:`bench.runfolder.RunFolder`), so a crash loses nothing
+finished and two runs into one folder lose no row.
+
+A worker (:func:`run_task`) builds the method once per process, runs
+``prepare`` and one untimed warm-up call, then the timed call on a copy of the
+case's arrays, and scores it. Each row's ``status`` says what happened:
+
+- ``ok``: scored;
+- ``error``: the method raised (message in ``error``, traceback in
+  ``errors.log``), including in ``prepare`` or the warm-up;
+- ``timeout``: no result within the method's ``timeout_s``; its worker was
+  restarted;
+- ``crashed``: the method ended its worker (segfault, ``os._exit``,
+  ``sys.exit``, out of memory).
+
+Each row carries its ``label`` (:func:`bench.config.method_label`) and a
+``run_key`` hashing the method parameters, weights (checkpoint sha256), the
+cases (dataset configuration and the code generating them), the device and
+``code``, the digest of the method's code (:mod:`bench.codeversion`). A
+rerun into the same folder recomputes exactly the rows whose key changed,
+that did not finish ``ok``, or (with ``--save-outputs``) whose saved images
+are missing or unreadable; ``bench run --dry-run`` lists them with the reason.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
-import math
 import os
+import re
 import subprocess
-import tempfile
 import traceback
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,31 +49,67 @@ from omegaconf import OmegaConf
 
 from bench.api import BaseMethod, Case, track_of
 from bench.cases import CaseStore, default_cache_dir
-from bench.config import compose, make_dataset, make_method, method_label, method_parameters, split_overrides
+from bench.codeversion import code_digest
+from bench.config import (
+    compose,
+    make_dataset,
+    method_label,
+    method_parameters,
+    split_overrides,
+)
+from bench.engine import Task, TaskFailure, dask_client, engine_settings, run_tasks
 from bench.images_out import restoration_path, write_restoration
 from bench.metrics import CaseScorer
 from bench.registry import Registry, load_registry
-from bench.report import has_labels, leaderboard, output_path, read_cases
+from bench.report import leaderboard
+from bench.runfolder import RunFolder, now
 from bench.timing import device_name, environment, timed
 
-__all__ = ["CASE_COLUMNS", "RunOutcome", "call_method", "resolve_methods", "run_benchmark"]
+__all__ = ["CASE_COLUMNS", "RunOutcome", "call_method", "method_code", "resolve_methods", "run_benchmark", "run_task"]
 
 CASE_COLUMNS = [
     "method", "label", "dataset", "case_id", "image", "noise", "blind", "track",
     "psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr",
     "reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um",
-    "time_s", "peak_memory_mb", "device", "status", "error", "params", "info", "run_key",
+    "time_s", "peak_memory_mb", "device", "threads", "load_avg", "status", "error", "params", "info", "run_key", "code",
 ]  # fmt: skip
+
+#: Modules besides a method's own whose code shapes its rows (the scores).
+SCORING_MODULES = ("bench.metrics",)
 
 
 @dataclass
 class RunOutcome:
-    """Where a run wrote its files, its tables, and the methods it skipped (with reasons)."""
+    """What a run did: its folder and tables, and which methods did not deliver.
+
+    ``skipped`` maps methods that cannot run here to the reason, ``broken``
+    plugin files that failed to import (with ``--method all``) to their error,
+    ``failed`` lists labels without a single ``ok`` row among this run's
+    cases; ``plan`` holds one entry per (label, case) computed (or, in a dry
+    run, to compute) with the reason.
+    """
 
     out: Path
     cases: pd.DataFrame
     leaderboard: pd.DataFrame
     skipped: dict[str, str] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+    plan: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _MethodRun:
+    """One method label of the run: how to build it and the key its rows must carry."""
+
+    method_cls: type[BaseMethod]
+    params: dict[str, Any]
+    label: str
+    run_key: str
+    code: str
+    timeout_s: float | None
+    track: str
 
 
 def resolve_methods(spec: str, registry: Registry) -> list[str]:
@@ -64,9 +117,16 @@ def resolve_methods(spec: str, registry: Registry) -> list[str]:
     if spec == "all":
         return sorted(registry.methods)
     names = [name.strip() for name in spec.split(",") if name.strip()]
+    if not names:
+        raise ValueError(f"--method needs 'all' or method names, got {spec!r}")
     for name in names:
         registry.method(name)
     return names
+
+
+def method_code(method_cls: type[BaseMethod]) -> str:
+    """Digest of the code behind a method's rows: its plugin, the bench modules it uses, the scoring."""
+    return code_digest(method_cls.__module__, *SCORING_MODULES)
 
 
 def run_benchmark(
@@ -74,99 +134,314 @@ def run_benchmark(
     dataset: str = "fresnel-zernike",
     overrides: Sequence[str] = (),
     *,
-    progress: Callable[[Iterable[Any], int, str], Iterable[Any]] | None = None,
+    plugins: Sequence[str] = (),
+    dry_run: bool = False,
+    progress: Callable[[str, int], Callable[[], None]] | None = None,
     log: Callable[[str], None] = print,
 ) -> RunOutcome:
     """Run ``methods`` on ``dataset`` with hydra and method overrides; see ``bench run --help``.
 
-    ``progress(iterable, total, description)`` wraps the loop over cases (a
-    progress bar); ``log`` receives one line per skipped method.
+    ``plugins`` are extra plugin folders (``--plugins``); ``dry_run`` plans
+    without running or writing anything. ``progress(label, total)`` returns a
+    function called once per finished case of that label (a progress bar);
+    ``log`` receives one line per skipped or broken method and per warning.
     """
-    registry = load_registry()
+    for folder in plugins:
+        if not Path(folder).is_dir():
+            raise ValueError(f"--plugins {folder}: no such folder (give a folder of method plugin files)")
+    plugins = tuple(str(Path(folder).resolve()) for folder in plugins)
+    registry = load_registry(plugins)
     names = resolve_methods(methods, registry)
+    broken = {b.source: b.error.splitlines()[-1] for b in registry.broken if b.kind == "method"} if methods == "all" else {}
     hydra_overrides, method_overrides = split_overrides(overrides, list(registry.methods))
     for name in method_overrides:
         if name not in names:
             raise ValueError(f"override for {name!r}, which is not in this run ({', '.join(names)})")
-        make_method(registry.method(name), method_overrides[name])  # bad parameters fail before any work
+    params = {name: method_parameters(registry.method(name), method_overrides.get(name, [])) for name in names}
     cfg = compose(hydra_overrides, dataset=dataset)
-    device = torch.device(cfg.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
+    device = _device(cfg.device)
+    if not isinstance(cfg.save_outputs, bool):
+        raise ValueError(f"save_outputs must be true or false, got {cfg.save_outputs!r}")
+    settings = engine_settings(OmegaConf.to_container(cfg.engine, resolve=True), gpu=device.type == "cuda")
+    if device.type == "cuda" and not settings.scheduler and not torch.cuda.is_available():
         raise ValueError("device=cuda requested but torch sees no CUDA device; use --device cpu")
+    timeouts = _timeouts(cfg, names)
     data, data_params = make_dataset(cfg, registry)
     store = CaseStore(data, data_params, Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir())
     cases = store.load()
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(_output_folder(cfg.out, create=not dry_run), CASE_COLUMNS)
+    for source, error in broken.items():
+        log(f"failed to load {source}: {error}")
+    if dry_run:
+        return _dry_run(registry, names, params, timeouts, cases, data.name, store.key, device, folder, cfg, broken)
+    with folder.locked(log):
+        return _run(registry, names, params, timeouts, cases, data.name, store, device, folder, cfg, broken, settings,
+                    plugins, progress, log)  # fmt: skip
 
-    rows = _read_rows(out / "cases.csv")
-    manifest = _manifest(cfg, names, store, device)
-    _write_text(out / "manifest.json", json.dumps(manifest, indent=1, default=str))
+
+def _run(registry, names, params, timeouts, cases, dataset, store, device, folder, cfg, broken, settings, plugins,
+         progress, log) -> RunOutcome:  # fmt: skip
+    """The run proper, under the folder's lock: plan, submit, write each row as it comes."""
+    rows = folder.read_rows()
+    manifest = _manifest(cfg, names, store, device, plugins)
+    folder.write_json(manifest, "manifest.json")
+    save_outputs = bool(cfg.save_outputs)
+    dims = {case.y.ndim for case in cases}
     skipped: dict[str, str] = {}
+    plan: list[dict[str, str]] = []
+    tasks: list[Task] = []
+    runs: dict[str, _MethodRun] = {}
     scorers = {case.case_id: CaseScorer.for_case(case) for case in cases}  # the input's share, once per case
+    work: dict[str, tuple[_MethodRun, Case]] = {}  # task key -> what it computes
     for name in names:
-        rows, reason = _run_method(
-            registry.method(name), method_overrides.get(name, []), cases, data.name, store.key,
-            device, rows, out, bool(cfg.save_outputs), progress, scorers,
-        )  # fmt: skip
-        if reason:
+        run, reason = _plan_method(registry.method(name), params[name], timeouts[name], store.key, device, dims)
+        if isinstance(reason, str):
             skipped[name] = reason
             log(f"skipped {name}: {reason}")
+            continue
+        runs[run.label] = run
+        if reason is not None:  # the method cannot be built: every case fails the same way
+            for case in cases:
+                rows = folder.append(rows, _failure_row(run, case, dataset, device, "error", reason))
+            continue
+        for case, why in _todo(run, cases, rows, folder, save_outputs):
+            plan.append({"label": run.label, "case_id": case.case_id, "reason": why})
+            key = f"{run.label}|{case.case_id}|{uuid.uuid4().hex[:12]}"
+            work[key] = (run, case)
+            task_args = (name, run.params, plugins, run.code, case, scorers[case.case_id], device.type)
+            tasks.append(Task(key, run_task, task_args, run.timeout_s, {"GPU": 1} if device.type == "cuda" else {}))
+    advance = {}
+    for label in dict.fromkeys(entry["label"] for entry in plan):
+        advance[label] = progress(label, sum(entry["label"] == label for entry in plan)) if progress else _nothing
+    if tasks:
+        with dask_client(settings) as client:
+            for task, result in run_tasks(client, tasks, settings.threads, log=log):
+                run, case = work[task.key]
+                if isinstance(result, TaskFailure):
+                    row = _failure_row(run, case, dataset, device, result.status, result.error)
+                else:
+                    row = dict(result)
+                    outputs = row.pop("outputs", None)
+                    if outputs is not None:
+                        write_restoration(restoration_path(folder.path, run.label, case.case_id), outputs["x_hat"], case.meta)
+                        if save_outputs:
+                            folder.write_output(run.label, case.case_id, outputs)
+                    row.update(label=run.label, track=run.track, dataset=dataset, run_key=run.run_key, code=run.code,
+                               params=_params_json(run.params))  # fmt: skip
+                rows = folder.append(rows, row)
+                advance[run.label]()
     board = leaderboard(rows)
-    _write_csv(board, out / "leaderboard.csv")
-    manifest.update(finished=_now(), skipped=skipped)
-    _write_text(out / "manifest.json", json.dumps(manifest, indent=1, default=str))
-    return RunOutcome(out=out, cases=rows, leaderboard=board, skipped=skipped)
+    folder.write_csv(board, "leaderboard.csv")
+    mine = rows[rows.label.isin(list(runs)) & rows.case_id.isin([case.case_id for case in cases])]
+    failed = sorted(label for label in runs if not (mine[mine.label == label].status == "ok").any())
+    warnings = _load_warnings(rows[rows.label.isin([p["label"] for p in plan])])
+    for warning in warnings:
+        log(f"warning: {warning}")
+    manifest.update(finished=now(), skipped=skipped, broken_plugins=broken, failed=failed, warnings=warnings)
+    folder.write_json(manifest, "manifest.json")
+    return RunOutcome(folder.path, rows, board, skipped, broken, failed, plan, warnings)
 
 
-def _run_method(
-    method_cls: type[BaseMethod],
-    overrides: list[str],
-    cases: list[Case],
-    dataset: str,
-    dataset_key: str,
-    device: torch.device,
-    rows: pd.DataFrame,
-    out: Path,
-    save_outputs: bool,
-    progress: Callable | None,
-    scorers: dict[str, CaseScorer],
-) -> tuple[pd.DataFrame, str | None]:
-    """Run one method on every unfinished case; returns the updated rows and a skip reason."""
-    name = method_cls.name
-    params = method_parameters(method_cls, overrides)  # unknown names were rejected by run_benchmark
+def _nothing() -> None:
+    """A progress callback that shows nothing."""
+
+
+def _plan_method(
+    method_cls: type[BaseMethod], params: dict[str, Any], timeout_s: float | None, dataset_key: str,
+    device: torch.device, dims: set[int],
+) -> tuple[_MethodRun, str | None | Exception]:
+    """The label and key of a method's rows; a skip reason (str), a build error, or None when it can run."""
     label = method_label(method_cls, params)
-    params_json = json.dumps(params, sort_keys=True, default=str)
+    code = method_code(method_cls)
     try:
         method = method_cls(**params)
-    except Exception as error:  # bad values: every case of this method fails the same way
-        error_text = f"{type(error).__name__}: {error}"
-        return _record_all(rows, out, method_cls, label, params_json, cases, dataset, error_text, device), None
-    reason = method.unavailable(device) or method.unsupported_dims({case.y.ndim for case in cases})
-    if reason:
-        return rows, reason
+    except Exception as error:  # bad values: reported on every case
+        run = _MethodRun(method_cls, params, label, "", code, timeout_s, "blind" if method_cls.blind else "non-blind")
+        return run, RuntimeError(f"{type(error).__name__}: {error}")
+    reason = method.unavailable(device) or method.unsupported_dims(dims)
     digest = method.weights_digest()
-    key = f"{params_json}|{dataset_key}|{device.type}" + (f"|{digest}" if digest else "")
+    key = f"{_params_json(params)}|{dataset_key}|{device.type}|{code}" + (f"|{digest}" if digest else "")
     run_key = hashlib.sha256(key.encode()).hexdigest()[:12]
-    done = set(rows.loc[(rows.method == name) & (rows.run_key == run_key) & (rows.status == "ok"), "case_id"])
-    if save_outputs:  # a row finished without --save-outputs is redone to save its images
-        done = {case_id for case_id in done if output_path(out, label, case_id).exists()}
-    todo = [case for case in cases if case.case_id not in done]
-    if not todo:
-        return rows, None
+    run = _MethodRun(method_cls, params, label, run_key, code, timeout_s, track_of(method))
+    return run, reason
+
+
+def _todo(
+    run: _MethodRun, cases: list[Case], rows: pd.DataFrame, folder: RunFolder, save_outputs: bool
+) -> list[tuple[Case, str]]:
+    """The cases of ``run`` to compute and why: no row, failed, stale key, or missing saved images."""
+    mine = rows[(rows.method == run.method_cls.name) & (rows.label == run.label)].drop_duplicates("case_id", keep="last")
+    by_case = mine.set_index("case_id")
+    todo = []
+    for case in cases:
+        if case.case_id not in by_case.index:
+            todo.append((case, "new"))
+            continue
+        row = by_case.loc[case.case_id]
+        if row.status != "ok":
+            todo.append((case, f"failed before ({row.status})"))
+        elif row.code != run.code:
+            todo.append((case, "code changed"))
+        elif row.run_key != run.run_key:
+            todo.append((case, "parameters, weights, cases or device changed"))
+        elif save_outputs and not folder.output_ok(run.label, case.case_id):
+            todo.append((case, "saved images missing or unreadable"))
+    return todo
+
+
+def _dry_run(registry, names, params, timeouts, cases, dataset, dataset_key, device, folder, cfg, broken) -> RunOutcome:
+    """What a run would compute and why, touching nothing."""
+    rows = folder.read_rows() if (folder.path / "cases.csv").exists() else pd.DataFrame(columns=CASE_COLUMNS)
+    plan, skipped, dims = [], {}, {case.y.ndim for case in cases}
+    for name in names:
+        run, reason = _plan_method(registry.method(name), params[name], timeouts[name], dataset_key, device, dims)
+        if isinstance(reason, str):
+            skipped[name] = reason
+        elif reason is not None:
+            plan += [{"label": run.label, "case_id": case.case_id, "reason": f"cannot be built ({reason})"} for case in cases]
+        else:
+            todo = _todo(run, cases, rows, folder, bool(cfg.save_outputs))
+            plan += [{"label": run.label, "case_id": case.case_id, "reason": why} for case, why in todo]
+    return RunOutcome(folder.path, rows, pd.DataFrame(), skipped, broken, [], plan)
+
+
+def _timeouts(cfg, names: Sequence[str]) -> dict[str, float | None]:
+    """Each method's wall-clock limit per case: ``method_timeout_s.<name>``, else ``timeout_s`` (0 or null: none)."""
+    per_method = OmegaConf.to_container(cfg.method_timeout_s, resolve=True) or {}
+    unknown = sorted(set(per_method) - set(names))
+    if unknown:
+        raise ValueError(f"method_timeout_s names {unknown}, which are not in this run ({', '.join(names)})")
+    limits = {}
+    for name in names:
+        value = per_method.get(name, cfg.timeout_s)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            raise ValueError(f"timeouts are seconds >= 0 (0 or null: no limit), got {value!r} for {name}")
+        limits[name] = float(value) if value else None
+    return limits
+
+
+def _device(name: Any) -> torch.device:
+    """The torch device of ``device=``: cpu, cuda or cuda:N."""
+    if not isinstance(name, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", name):
+        raise ValueError(f"device must be cpu, cuda or cuda:N, got {name!r}")
+    return torch.device(name)
+
+
+def _output_folder(path: Any, *, create: bool) -> Path:
+    """The run folder, created if needed; a file in the way or an unwritable place is a clear error."""
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError(f"out must be a folder path, got {path!r}")
+    out = Path(path)
+    for parent in [out, *out.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise ValueError(f"output folder {out}: {parent} is a file, not a folder; choose another --out")
+    if not create:
+        return out
     try:
-        method.prepare(device)
-        call_method(method, todo[0], device)  # warm-up, not timed
-    except Exception:
-        pass  # the timed call below fails the same way and records why
-    iterator = progress(todo, len(todo), label) if progress else todo
-    for case in iterator:
-        output = output_path(out, label, case.case_id) if save_outputs else None
-        image = restoration_path(out, label, case.case_id)
-        row = _run_case(method, case, device, output, scorers[case.case_id], image)
-        row.update(method=name, label=label, dataset=dataset, params=params_json, run_key=run_key)
-        rows = _append(rows, row, out)
-    return rows, None
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"cannot create output folder {out}: {error.strerror}; choose another --out") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"output folder {out} is not writable; choose another --out or fix its permissions")
+    return out
+
+
+def _params_json(params: Mapping[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def _failure_row(
+    run: _MethodRun, case: Case, dataset: str, device: torch.device, status: str, error: Any
+) -> dict[str, Any]:
+    """A row for a case without a result (build error, timeout, crash)."""
+    row = _case_row(case, run.method_cls.blind, device)
+    row.update(method=run.method_cls.name, label=run.label, track=run.track, dataset=dataset, status=status, error=str(error),
+               params=_params_json(run.params), run_key=run.run_key, code=run.code)  # fmt: skip
+    return row
+
+
+def _load_warnings(rows: pd.DataFrame) -> list[str]:
+    """A warning when this run's timings were taken with more runnable threads than cores."""
+    cores = os.cpu_count() or 1
+    load = pd.to_numeric(rows.load_avg, errors="coerce").max() if len(rows) else float("nan")
+    if load > cores:
+        return [
+            f"timings taken on a loaded machine: load average up to {load:.1f} on {cores} core(s); "
+            "compare times only from a quiet machine"
+        ]
+    return []
+
+
+# --- worker side -------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _imported_code(name: str, plugins: tuple[str, ...]) -> str:
+    """:func:`method_code` when this process first used the method: the code it runs, even if edited since."""
+    return method_code(load_registry(plugins).method(name))
+
+
+@functools.cache
+def _worker_method(name: str, params_json: str, plugins: tuple[str, ...], device_type: str) -> dict[str, Any]:
+    """The method instance of this worker process, prepared once: ``{"method", "error", "warm"}``."""
+    method_cls = load_registry(plugins).method(name)
+    state: dict[str, Any] = {"method": None, "error": None, "traceback": None, "warm": False}
+    try:
+        method = method_cls(**json.loads(params_json))
+        method.prepare(torch.device(device_type))
+        state["method"] = method
+    except Exception as error:
+        state.update(error=f"prepare: {type(error).__name__}: {error}", traceback=traceback.format_exc(limit=-3))
+    return state
+
+
+def run_task(
+    name: str, params: dict[str, Any], plugins: tuple[str, ...], code: str, case: Case, scorer: CaseScorer,
+    device_type: str,
+) -> dict[str, Any]:
+    """Worker side of one (method, case) task: the method's row for ``case``, its images under ``outputs``.
+
+    The method is built and prepared once per worker process and warmed up by
+    one untimed call; errors of ``prepare`` and of the warm-up are reported
+    on the row. The method gets copies of the case's arrays, so nothing it
+    does to them reaches the scoring or another method.
+    """
+    device = torch.device(device_type)
+    method_cls = load_registry(plugins).method(name)
+    row = _case_row(case, method_cls.blind, device)
+    row["method"] = name
+    here = _imported_code(name, plugins)
+    if here != code:
+        return {**row, "status": "error", "error": f"this worker has other code for {name} (digest {here}, run "
+                f"expects {code}); install the same version of deconv-bench and plugins on every worker"}  # fmt: skip
+    state = _worker_method(name, _params_json(params), plugins, device_type)
+    if state["error"]:
+        return {**row, "status": "error", "error": state["error"], "traceback": state["traceback"]}
+    if not state["warm"]:
+        failure = _guarded(lambda: call_method(state["method"], copy.deepcopy(case), device), "warm-up: ")
+        if failure:
+            return {**row, **failure}
+        state["warm"] = True
+    row.update(_run_case(state["method"], case, device, scorer))
+    return row
+
+
+def _guarded(call: Callable[[], Any], prefix: str = "") -> dict[str, Any] | None:
+    """Run ``call``; None if it returned, else the status and error of what it raised.
+
+    ``sys.exit`` and ``MemoryError`` are ``crashed`` (they would end a process
+    on their own), any other exception is ``error``.
+    """
+    try:
+        call()
+    except SystemExit as error:
+        return {"status": "crashed", "error": f"{prefix}the method called sys.exit({error.code!r})"}
+    except MemoryError as error:
+        return {"status": "crashed", "error": f"{prefix}out of memory (MemoryError: {error})"}
+    except Exception as error:
+        return {"status": "error", "error": f"{prefix}{type(error).__name__}: {error}".strip(),
+                "traceback": traceback.format_exc(limit=-3)}  # fmt: skip
+    return None
 
 
 def call_method(method: BaseMethod, case: Case, device: torch.device):
@@ -194,27 +469,30 @@ def call_method(method: BaseMethod, case: Case, device: torch.device):
         return method.run(y, psf, **extra)
 
 
-def _run_case(
-    method: BaseMethod, case: Case, device: torch.device, output: Path | None, scorer: CaseScorer, image: Path
-) -> dict[str, Any]:
-    """One timed, scored call, its restoration written as a TIFF to ``image`` (and arrays to ``output`` if given)."""
-    row = _case_row(case, method.blind, device)
-    row["track"] = track_of(method)
+def _run_case(method: BaseMethod, case: Case, device: torch.device, scorer: CaseScorer) -> dict[str, Any]:
+    """One timed, scored call on a copy of ``case``; the row holds its images under ``outputs`` (the client saves them)."""
+    row: dict[str, Any] = {"threads": torch.get_num_threads()}
+    load_before = os.getloadavg()[0]
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        outcome["result"], outcome["timing"] = timed(lambda: call_method(method, copy.deepcopy(case), device), device)
+
+    failure = _guarded(call)
+    row["load_avg"] = max(load_before, os.getloadavg()[0])
+    if failure:
+        return {**row, **failure}
+    result, timing = outcome["result"], outcome["timing"]
     try:
-        result, timing = timed(lambda: call_method(method, case, device), device)
         x_hat = _to_image(result.x_hat, case.y.shape, "x_hat")
         psf_hat = None if result.psf_hat is None else _to_image(result.psf_hat, None, "psf_hat")
         row.update(scorer(x_hat, psf_hat))
-        write_restoration(image, x_hat, case.meta)
-        row.update(time_s=timing.seconds, peak_memory_mb=timing.peak_memory_mb, status="ok", error="")
-        row["info"] = json.dumps({k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool))})
-        if output is not None:
-            arrays = {"x_hat": x_hat} if psf_hat is None else {"x_hat": x_hat, "psf_hat": psf_hat}
-            output.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(output, **arrays)
     except Exception as error:
-        row.update(status="error", error=f"{type(error).__name__}: {error}".strip())
-        row["traceback"] = traceback.format_exc(limit=-3)
+        return {**row, "status": "error", "error": f"{type(error).__name__}: {error}".strip(),
+                "traceback": traceback.format_exc(limit=-3)}  # fmt: skip
+    row.update(time_s=timing.seconds, peak_memory_mb=timing.peak_memory_mb, status="ok", error="")
+    row["info"] = json.dumps({k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool))})
+    row["outputs"] = {"x_hat": x_hat} if psf_hat is None else {"x_hat": x_hat, "psf_hat": psf_hat}
     return row
 
 
@@ -239,73 +517,7 @@ def _case_row(case: Case, blind: bool, device: torch.device) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _record_all(
-    rows: pd.DataFrame, out: Path, method_cls: type[BaseMethod], label: str, params_json: str, cases: list[Case],
-    dataset: str, error: str, device: torch.device,
-) -> pd.DataFrame:
-    """An error row for every case: the method could not be built."""
-    for case in cases:
-        row = _case_row(case, method_cls.blind, device)
-        row.update(method=method_cls.name, label=label, dataset=dataset, status="error", error=error,
-                   params=params_json, run_key="")  # fmt: skip
-        rows = _append(rows, row, out)
-    return rows
-
-
-def _append(rows: pd.DataFrame, row: dict[str, Any], out: Path) -> pd.DataFrame:
-    """Replace any older row of the same (method, label, dataset, case) and write cases.csv atomically."""
-    trace = row.pop("traceback", None)
-    if trace:
-        with open(out / "errors.log", "a") as log:
-            log.write(f"--- {row['label']} {row['case_id']}\n{trace}\n")
-    same = (rows.method == row["method"]) & (rows.label == row["label"]) & (rows.dataset == row["dataset"])
-    keep = ~(same & (rows.case_id == row["case_id"]))
-    new = pd.DataFrame([{column: row.get(column, math.nan) for column in CASE_COLUMNS}])
-    rows = new if rows.empty else pd.concat([rows[keep], new], ignore_index=True)
-    _write_csv(rows, out / "cases.csv")
-    return rows
-
-
-def _read_rows(path: Path) -> pd.DataFrame:
-    """The finished rows of a run folder; a folder from before labels is brought up to date first."""
-    if not path.exists():
-        return pd.DataFrame(columns=CASE_COLUMNS)
-    rows = read_cases(path).reindex(columns=CASE_COLUMNS)
-    if not has_labels(path):
-        _move_unlabelled_outputs(rows, path.parent)
-        _write_csv(rows, path)
-    return rows
-
-
-def _move_unlabelled_outputs(rows: pd.DataFrame, out: Path) -> None:
-    """Move the images a run saved before labels existed from ``outputs/<method>/`` to their label's folder."""
-    folders = set()
-    for row in rows[rows.label != rows.method].itertuples():
-        source, target = output_path(out, row.method, row.case_id), output_path(out, row.label, row.case_id)
-        if source.exists() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source.replace(target)
-            folders.add(source.parent)
-    for folder in folders:
-        if not any(folder.iterdir()):
-            folder.rmdir()
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    _write_text(path, frame.to_csv(index=False))
-
-
-def _write_text(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, prefix=f".{path.name}.") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _manifest(cfg, names: list[str], store: CaseStore, device: torch.device) -> dict[str, Any]:
+def _manifest(cfg, names: list[str], store: CaseStore, device: torch.device, plugins: Sequence[str]) -> dict[str, Any]:
     """What a reader needs to reproduce the run: config, code version, libraries, machine."""
     machine = environment(device)
     try:
@@ -315,10 +527,12 @@ def _manifest(cfg, names: list[str], store: CaseStore, device: torch.device) -> 
     except (OSError, subprocess.CalledProcessError):
         commit = None
     return {
-        "started": _now(),
+        "started": now(),
         "methods": names,
+        "plugin_folders": list(plugins),
         "config": OmegaConf.to_container(cfg, resolve=True),
         "dataset_cache": str(store.directory),
+        "cases_code": store.code,
         "seed": cfg.dataset.get("seed"),
         "git_commit": commit,
         "versions": machine.pop("versions"),

@@ -1,6 +1,9 @@
-"""Shared fixtures: an isolated case cache and the smoke dataset's cases."""
+"""Shared fixtures: an isolated case cache, one Dask cluster for every run, the smoke dataset's cases."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +15,26 @@ from skimage.transform import resize
 import bench  # noqa: F401  (installs the torchvision fallback before deepinv is imported)
 from bench.cases import CaseStore
 from bench.config import compose, make_dataset
+from bench.engine import EngineSettings, dask_client
 from bench.registry import load_registry
+
+#: Method plugins that misbehave on purpose (bench run --plugins), never shipped in methods/.
+TEST_PLUGINS = str(Path(__file__).parent / "plugins")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_scheduler():
+    """One local cluster (2 workers, 1.5 GiB each) that every run of the tests uses.
+
+    Runs find it through ``$DECONV_BENCH_SCHEDULER``; a test that needs its
+    own cluster passes ``engine.scheduler=null``. Workers start their imports
+    only when a run first sends them a task.
+    """
+    settings = EngineSettings(workers=2, threads=1, memory_limit="1.5GiB")
+    with dask_client(settings) as client:
+        os.environ["DECONV_BENCH_SCHEDULER"] = client.scheduler.address
+        yield client.scheduler.address
+        del os.environ["DECONV_BENCH_SCHEDULER"]
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +58,7 @@ def noiseless_case():
     psf = np.exp(-(grid[:, None] ** 2 + grid[None, :] ** 2) / (2 * 1.5**2))
     psf /= psf.sum()
     y = np.round(scipy.signal.fftconvolve(field, psf, mode="valid") * 65535) / 65535
-    as_tensor = lambda a: torch.from_numpy(a.astype(np.float32))[None, None]  # noqa: E731
+    as_tensor = lambda a: torch.from_numpy(a.astype(np.float32))[None, None]
     return as_tensor(y), as_tensor(psf), field[4:-4, 4:-4]
 
 

@@ -1,0 +1,241 @@
+"""Where tasks run: a Dask ``distributed`` client, its worker processes, their limits.
+
+``bench run`` hands every (method, case) task to a Dask client: by default a
+``LocalCluster`` of worker processes on this machine (``--workers N``), or a
+running scheduler (``--scheduler tcp://host:8786``, for example one started
+by ``dask-jobqueue`` on SLURM or PBS). The single-machine run is the same
+code with local workers. Workers receive everything a task needs as its
+arguments and return a plain dict, so they need no shared filesystem.
+
+What the engine adds to Dask:
+
+- **hard timeouts.** Each task logs an event when it starts; a task running
+  longer than its ``timeout_s`` is cancelled and its worker restarted
+  (through its nanny), and :func:`run_tasks` reports it as ``timeout``.
+- **crashes.** A task whose worker process dies (segfault, ``os._exit``, the
+  memory limit, a kill) is retried on another worker ``retries`` times (so a
+  worker lost by accident costs nothing), then reported as ``crashed``; the
+  nanny restarts the worker and the other tasks go on. The client keeps no
+  more tasks in flight than the workers have threads, so a dying worker
+  takes no innocent queued task with it.
+- **threads.** Workers x threads per worker never exceed the cores the run
+  was given; each worker process starts with ``OMP_NUM_THREADS`` (BLAS, numpy,
+  torch) set to its thread count, and torch's pool is set again before each
+  task (a remote worker's environment is not ours).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+__all__ = ["EngineSettings", "Task", "TaskFailure", "available_cores", "dask_client", "engine_settings", "run_tasks"]
+
+#: Topic of the events workers log when a task starts (the start of its timeout).
+START_TOPIC = "deconv-bench-task-start"
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How many local workers with how many threads each, or which scheduler; see :func:`engine_settings`."""
+
+    workers: int
+    threads: int
+    scheduler: str | None = None
+    memory_limit: str = "auto"
+    retries: int = 1
+    gpu: bool = False
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: ``function(*args)`` run on a worker, under ``timeout_s`` (None: no limit)."""
+
+    key: str
+    function: Callable[..., Mapping[str, Any]]
+    args: tuple[Any, ...]
+    timeout_s: float | None = None
+    resources: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """A task that returned nothing: ``timeout`` or ``crashed``, with what is known."""
+
+    status: str
+    error: str
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def engine_settings(config: Mapping[str, Any], *, gpu: bool = False) -> EngineSettings:
+    """Validate the ``engine`` section of the run configuration.
+
+    ``threads`` defaults to ``cores // workers``; ``workers x threads`` must
+    not exceed ``cores`` (default: :func:`available_cores`), or the workers
+    would fight over cores and every timing would be inflated.
+    """
+    workers, threads, cores = config.get("workers", 1), config.get("threads"), config.get("cores")
+    for name, value in (("workers", workers), ("threads", threads), ("cores", cores)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"engine.{name} must be a whole number >= 1, got {value!r}")
+    cores = cores or available_cores()
+    retries = config.get("retries", 1)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"engine.retries must be a whole number >= 0, got {retries!r}")
+    threads = threads or max(cores // workers, 1)
+    if workers * threads > cores:
+        raise ValueError(
+            f"{workers} worker(s) x {threads} thread(s) = {workers * threads} exceeds the {cores} core(s) "
+            "given to the run; lower --workers or --threads (or raise engine.cores)"
+        )
+    memory_limit = str(config.get("memory_limit", "auto"))
+    if memory_limit != "auto":
+        from dask.utils import parse_bytes
+
+        try:
+            parse_bytes(memory_limit)
+        except ValueError:
+            raise ValueError(f"engine.memory_limit must be auto or a size like 4GiB, got {memory_limit!r}") from None
+    scheduler = config.get("scheduler") or None
+    if scheduler is not None and "://" not in str(scheduler):
+        raise ValueError(f"--scheduler must be an address like tcp://host:8786, got {scheduler!r}")
+    return EngineSettings(
+        workers=workers, threads=threads, scheduler=scheduler, memory_limit=memory_limit,
+        retries=retries, gpu=gpu,
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def dask_client(settings: EngineSettings) -> Iterator[Any]:
+    """A connected ``distributed.Client``: to ``settings.scheduler``, or to a new local cluster closed on exit."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if settings.scheduler:
+        try:
+            client = Client(settings.scheduler, timeout="10s")
+        except (OSError, TimeoutError) as error:
+            raise ValueError(
+                f"cannot reach the Dask scheduler at {settings.scheduler} ({error}); "
+                "start it (dask scheduler) or check the address"
+            ) from None
+        with client:
+            yield client
+        return
+    variables = {name: str(settings.threads) for name in _THREAD_VARIABLES}
+    config = {
+        "distributed.scheduler.allowed-failures": settings.retries,
+        "distributed.nanny.pre-spawn-environ": {**dask.config.get("distributed.nanny.pre-spawn-environ"), **variables},
+    }
+    with dask.config.set(config):
+        cluster = LocalCluster(
+            n_workers=settings.workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+            silence_logs=logging.CRITICAL, memory_limit=settings.memory_limit,
+            resources={"GPU": 1} if settings.gpu else None,
+        )  # fmt: skip
+        try:
+            with Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+
+
+def _watched(key: str, threads: int, function: Callable[..., Mapping[str, Any]], *args: Any) -> Mapping[str, Any]:
+    """Worker side of a task: announce its start (its timeout counts from here), set the threads, run it."""
+    from distributed import get_worker
+
+    get_worker().log_event(START_TOPIC, {"key": key, "worker": get_worker().address, "pid": os.getpid()})
+    try:
+        import torch
+    except ImportError:
+        pass
+    else:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+    return function(*args)
+
+
+def _failure(error: BaseException, start: tuple[float, float, str, int] | None, killed: type) -> TaskFailure:
+    """What is known of a task that raised out of Dask: its worker died (``crashed``), or Dask failed."""
+    if not isinstance(error, killed):
+        return TaskFailure("crashed", f"{type(error).__name__}: {error}")
+    process = "the worker process" if start is None else f"worker process {start[3]}"  # a quick crash may beat the start event
+    return TaskFailure(
+        "crashed",
+        f"{process} died while running it (segfault, os._exit, out of memory or killed); "
+        f"{error.allowed_failures + 1} attempt(s)",
+    )
+
+
+def run_tasks(
+    client: Any, tasks: Sequence[Task], threads: int, *, poll_s: float = 0.2, log: Callable[[str], None] = print
+) -> Iterator[tuple[Task, Mapping[str, Any] | TaskFailure]]:
+    """Submit ``tasks`` and yield each with its result (or :class:`TaskFailure`) as it finishes.
+
+    A task over its timeout is cancelled and its worker restarted; a task whose
+    workers died more often than the cluster allows is ``crashed``. The
+    results are yielded in the order they finish, in the caller's process:
+    only the caller writes anything.
+    """
+    from distributed import KilledWorker, wait
+
+    waiting = list(reversed(tasks))  # submitted from the end: the first task first
+    futures: dict[Any, Task] = {}
+    placed: dict[Any, str] = {}  # future -> the worker it was sent to
+    by_key = {task.key: task for task in tasks}
+    started: dict[str, tuple[float, float, str, int]] = {}  # key -> (event time, time seen here, worker, pid)
+    while futures or waiting:
+        # One task per worker thread, sent to a worker with a free thread: a worker that dies takes no
+        # innocent queued task with it. The placement is a preference: if that worker is gone, Dask picks another.
+        busy = Counter(placed.values())
+        free = [address for address, n in client.nthreads().items() for _ in range(n - busy[address])]
+        while waiting and free:
+            task, worker = waiting.pop(), free.pop()
+            future = client.submit(
+                _watched, task.key, threads, task.function, *task.args, key=task.key, pure=False,
+                resources=dict(task.resources) or None, workers=[worker], allow_other_workers=True,
+            )  # fmt: skip
+            futures[future], placed[future] = task, worker
+        try:
+            wait(list(futures), timeout=poll_s, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            pass
+        for event_time, message in client.get_events(START_TOPIC):
+            key = message["key"]
+            if key in by_key and (key not in started or started[key][0] < event_time):
+                started[key] = (event_time, time.monotonic(), message["worker"], message["pid"])
+        for future in [f for f in futures if f.done()]:
+            task = futures.pop(future)
+            placed.pop(future)
+            if future.status == "finished":
+                yield task, future.result()
+            elif future.status == "error":
+                yield task, _failure(future.exception(), started.get(task.key), KilledWorker)
+            future.release()
+        now = time.monotonic()
+        for future, task in list(futures.items()):
+            if task.timeout_s is None or task.key not in started or now - started[task.key][1] <= task.timeout_s:
+                continue
+            worker = started[task.key][2]
+            del futures[future], placed[future]
+            future.cancel()
+            try:
+                client.restart_workers([worker])
+                note = "worker restarted"
+            except Exception as error:  # a worker without a nanny cannot be restarted: say so, go on
+                note = f"its worker could not be restarted ({type(error).__name__}: {error})"
+                log(f"warning: task {task.key} timed out and {note}")
+            yield task, TaskFailure("timeout", f"no result after {task.timeout_s:g} s (timeout_s); {note}")

@@ -1,0 +1,35 @@
+"""Files that are complete or absent: atomic writes with the user's default permissions."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["write_atomic"]
+
+
+def _default_mode() -> int:
+    """0o666 less the process umask: what ``open(path, "w")`` would give (tempfile gives 0o600)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``.
+
+    A reader sees the old file or the new one, never a partial one, and a
+    crash leaves at most a hidden ``.<name>.*`` temporary file behind.
+    """
+    path = Path(path)
+    payload = data.encode() if isinstance(data, str) else data
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=f".{path.name}.")
+    try:
+        with handle:
+            handle.write(payload)
+        os.chmod(handle.name, _default_mode())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise

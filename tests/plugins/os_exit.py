@@ -1,0 +1,13 @@
+"""Ends its process with os._exit (no cleanup, no exception): the row is "crashed"."""
+
+import os
+
+from bench.api import BaseMethod
+
+
+class Method(BaseMethod):
+    name = "os_exit"
+    blind = True
+
+    def run(self, y, psf):
+        os._exit(3)

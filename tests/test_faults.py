@@ -1,0 +1,171 @@
+"""Methods that misbehave (tests/plugins/) cannot change other methods' rows or stop the run.
+
+Each fault runs beside well-behaved methods (``scaled``, ``blind_psf``,
+``identity``) on one smoke case; their rows must equal a run without the
+fault, column by column, and ``bench run`` must exit 1 (the faulty method
+delivered nothing) or 0 (it delivered rows).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.engine import START_TOPIC
+from bench.report import read_cases
+from bench.runner import run_benchmark
+from tests.conftest import TEST_PLUGINS
+
+GOOD = "scaled,blind_psf,identity"
+ONE_CASE = ["dataset.images=[camera]", "dataset.noise=[high]"]
+SCORES = ["method", "case_id", "psnr", "ssim", "psf_snr", "reblur_residual", "peak_ratio", "status", "error", "info"]
+
+
+def cli_run(out, methods, *overrides):
+    args = ["run", "--method", methods, "--dataset", "smoke", "--out", str(out), "--plugins", TEST_PLUGINS]
+    return main([*args, *ONE_CASE, *overrides])
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The well-behaved methods' rows when nothing misbehaves."""
+    out = tmp_path_factory.mktemp("reference")
+    assert cli_run(out, GOOD) == 0
+    return read_cases(out / "cases.csv")
+
+
+def rows_of(out, methods):
+    rows = read_cases(out / "cases.csv")
+    return rows[rows.method.isin(methods.split(","))].sort_values(["method", "case_id"]).reset_index(drop=True)
+
+
+def assert_good_rows_exact(out, reference):
+    pd.testing.assert_frame_equal(rows_of(out, GOOD)[SCORES], reference.sort_values(["method", "case_id"]).reset_index(drop=True)[SCORES])
+
+
+def test_in_place_changes_reach_no_other_method(tmp_path, reference):
+    assert cli_run(tmp_path, f"in_place,{GOOD}") == 0
+    assert_good_rows_exact(tmp_path, reference)
+    in_place = rows_of(tmp_path, "in_place,identity")
+    assert in_place.psnr.iloc[0] == in_place.psnr.iloc[1]  # it returned its untouched input, scored on the true x
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "message"),
+    [
+        ("sys_exit", "crashed", "the method called sys.exit(0)"),
+        ("corrupt_checkpoint", "error", "corrupt_checkpoint-cpu.pt is corrupt"),
+        ("exploding", "error", "RuntimeError: kaboom"),
+    ],
+)
+def test_a_failing_method_leaves_the_others_exact(tmp_path, reference, fault, status, message):
+    assert cli_run(tmp_path, f"{fault},{GOOD}") == 1
+    assert_good_rows_exact(tmp_path, reference)
+    (row,) = rows_of(tmp_path, fault).itertuples()
+    assert row.status == status and message in row.error
+
+
+def test_corrupt_checkpoint_names_the_file_and_the_training_command(tmp_path):
+    assert cli_run(tmp_path, "corrupt_checkpoint") == 1
+    (row,) = rows_of(tmp_path, "corrupt_checkpoint").itertuples()
+    assert row.error.startswith("prepare: CheckpointError: checkpoint ")
+    assert "recreate it with `bench train corrupt_checkpoint preset=cpu`" in row.error
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fault", "status", "message"),
+    [
+        ("hang", "timeout", "no result after 3 s (timeout_s); worker restarted"),
+        ("os_exit", "crashed", "died while running it (segfault, os._exit, out of memory or killed); 2 attempt(s)"),
+        ("segfault", "crashed", "died while running it (segfault, os._exit, out of memory or killed); 2 attempt(s)"),
+        ("memory_hog", "crashed", ""),  # killed at the worker's 1.5 GiB limit, or MemoryError at 3 GiB
+    ],
+)
+def test_a_method_that_ends_its_worker_leaves_the_others_exact(tmp_path, reference, fault, status, message):
+    limits = ["timeout_s=120", *(["+method_timeout_s.hang=3"] if fault == "hang" else [])]
+    assert cli_run(tmp_path, f"{fault},{GOOD}", *limits) == 1
+    assert_good_rows_exact(tmp_path, reference)
+    (row,) = rows_of(tmp_path, fault).itertuples()
+    assert row.status == status and message in row.error
+
+
+@pytest.mark.slow
+@pytest.mark.skip(reason="hung past 300 s after the kill on the loaded 2-core machine; not yet diagnosed (issue 12)")
+def test_a_worker_killed_mid_task_costs_no_row(tmp_path):
+    """Two methods x two datasets on a fresh 2-worker cluster; one worker is killed while it runs a task."""
+    from bench.engine import EngineSettings, dask_client
+
+    with dask_client(EngineSettings(workers=2, threads=1, retries=1)) as client:
+        killed = []
+
+        def kill_first_slow_task() -> None:
+            deadline = time.monotonic() + 120
+            while not killed and time.monotonic() < deadline:
+                for _, message in client.get_events(START_TOPIC):
+                    if message["key"].startswith("slow["):  # label slow[seconds=2]
+                        time.sleep(0.3)  # inside the method's sleep
+                        os.kill(message["pid"], signal.SIGKILL)
+                        killed.append(message["pid"])
+                        return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_first_slow_task)
+        killer.start()
+        outcomes = [
+            run_benchmark(
+                "slow,scaled", "smoke", [f"out={tmp_path / f'seed{seed}'}", f"dataset.seed={seed}",
+                                         f"engine.scheduler={client.scheduler.address}", "slow.seconds=2"],
+                plugins=[TEST_PLUGINS], log=lambda line: None,
+            )  # fmt: skip
+            for seed in (0, 1)
+        ]
+        killer.join()
+    assert killed
+    for outcome in outcomes:
+        assert len(outcome.cases) == 8 and (outcome.cases.status == "ok").all()
+
+
+@pytest.mark.slow
+def test_two_runs_into_one_folder_lose_no_row(tmp_path):
+    command = [sys.executable, "-m", "bench.cli", "run", "--dataset", "smoke", "--out", str(tmp_path), "--plugins", TEST_PLUGINS]
+    runs = [subprocess.Popen([*command, "--method", methods]) for methods in ("identity,scaled", "blind_psf,wiener")]
+    assert [run.wait(timeout=300) for run in runs] == [0, 0]
+    rows = pd.read_csv(tmp_path / "cases.csv")
+    assert len(rows) == 16 and (rows.status == "ok").all()
+    assert sorted(set(rows.method)) == ["blind_psf", "identity", "scaled", "wiener"]
+
+
+@pytest.mark.slow
+def test_an_edited_plugin_is_recomputed_and_the_others_are_not(tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    shutil.copy(os.path.join(TEST_PLUGINS, "scaled.py"), plugins / "scaled.py")
+
+    def run():
+        # A fresh cluster per run: a long-lived worker would keep the plugin it imported first.
+        return run_benchmark(
+            "scaled,identity", "smoke", [f"out={tmp_path / 'run'}", "engine.scheduler=null"],
+            plugins=[str(plugins)], log=lambda line: None,
+        )  # fmt: skip
+
+    first = run()
+    source = (plugins / "scaled.py").read_text()
+    (plugins / "scaled.py").write_text(source.replace("y * self.gain", "y * self.gain * 0.5"))
+    dry = run_benchmark("scaled,identity", "smoke", [f"out={tmp_path / 'run'}"], plugins=[str(plugins)], dry_run=True)
+    assert {(entry["label"], entry["reason"]) for entry in dry.plan} == {("scaled", "code changed")}
+    second = run()
+    assert sorted(entry["label"] for entry in second.plan) == ["scaled"] * 4
+    before, after = (outcome.cases.set_index(["method", "case_id"]).sort_index() for outcome in (first, second))
+    assert (after.loc["scaled", "psnr"] != before.loc["scaled", "psnr"]).all()  # the edited code ran
+    kept = ["psnr", "ssim", "time_s", "run_key", "code"]  # the same time: the row was not recomputed
+    pd.testing.assert_frame_equal(after.loc["identity", kept], before.loc["identity", kept])
