@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 __all__ = [
-    "TRACKS", "BaseDataset", "BaseMethod", "Case", "LearnedMethod", "Optics", "Result", "Scoring", "parameters", "track_of",
+    "TRACKS", "BaseDataset", "BaseMethod", "Case", "LearnedMethod", "Optics", "Result", "Scoring", "blind_track",
+    "parameters", "track_of",
 ]  # fmt: skip
 
 #: What a method is told, from least to most: the image; the image and the optics; the image and the PSF.
@@ -255,6 +256,13 @@ class BaseMethod:
             True PSFs for non-blind methods (unit sum, centred), None for blind ones.
         """
         raise NotImplementedError
+
+
+def blind_track(track: str) -> str:
+    """Check the ``track`` parameter of a blind method that can run with or without the optics."""
+    if track not in ("blind", "blind+optics"):
+        raise ValueError(f"track must be one of blind, blind+optics; got {track!r}")
+    return track
 
 
 def track_of(method: BaseMethod) -> str:

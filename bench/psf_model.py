@@ -71,8 +71,7 @@ class ZernikePSF(torch.nn.Module):
         self.register_buffer("indices", torch.from_numpy(keep.astype(np.float64)).to(dtype), persistent=False)
         self.register_buffer("offsets", torch.arange(size, dtype=dtype) - size // 2, persistent=False)
         y, x = torch.meshgrid(coords, coords, indexing="ij")
-        self.register_buffer("x", x.to(dtype), persistent=False)
-        self.register_buffer("y", y.to(dtype), persistent=False)
+        self.register_buffer("radius", torch.sqrt(x**2 + y**2).to(dtype), persistent=False)
         monomials = torch.stack([x**a * y**b for a, b in _MONOMIALS]).to(dtype)  # (M, n, n)
         self.register_buffer("monomials", monomials, persistent=False)
         self.register_buffer("weights", _zernike_monomial_weights().to(dtype), persistent=False)  # (8, M)
@@ -85,7 +84,7 @@ class ZernikePSF(torch.nn.Module):
         # Z_k(x / fc, y / fc) = sum_m w_km (x^a y^b) fc^-(a+b): one product for the whole batch.
         scaled = (coeff @ self.weights) * fc ** (-self.degrees)  # (B, M)
         phase = torch.einsum("bm,mij->bij", scaled, self.monomials)
-        rho = torch.sqrt(self.x**2 + self.y**2)[None] / fc[..., None]
+        rho = self.radius[None] / fc[..., None]
         edge = (self.step / fc)[..., None]
         aperture = _bump(rho, 1 - edge / 2, edge / 2)
         return aperture * torch.exp(-2j * math.pi * phase)

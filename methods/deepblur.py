@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 import torch
 
-from bench.api import LearnedMethod, Optics, Result
+from bench.api import LearnedMethod, Optics, Result, blind_track
 from bench.methods._deepblur import build_deepblur, train_deepblur
 from bench.training import load_checkpoint
 
@@ -49,9 +49,7 @@ class Method(LearnedMethod):
     test_params: Mapping[str, Any] = {}
 
     def __init__(self, *, preset: str = "cpu", track: str = "blind") -> None:
-        if track not in ("blind", "blind+optics"):
-            raise ValueError(f"track must be 'blind' or 'blind+optics', got {track!r}")
-        self.preset, self.track = preset, track
+        self.preset, self.track = preset, blind_track(track)
         self.networks: dict[str, torch.nn.Module] = {}
 
     @classmethod

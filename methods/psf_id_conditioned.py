@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bench.api import BaseMethod, LearnedMethod, Optics, Result
+from bench.api import BaseMethod, LearnedMethod, Optics, Result, blind_track
 from bench.methods._deepblur import build_conditioned, train_conditioned
 from bench.solvers import NOISE_FLOOR, noise_std, richardson_lucy_operator
 from bench.training import load_checkpoint
@@ -84,9 +84,7 @@ class Method(LearnedMethod):
             raise ValueError(f"patch must be >= 16 and stride >= 1, got {patch} and {stride}")
         if field not in ("uniform", "varying"):
             raise ValueError(f"field must be 'uniform' or 'varying', got {field!r}")
-        if track not in ("blind", "blind+optics"):
-            raise ValueError(f"track must be 'blind' or 'blind+optics', got {track!r}")
-        self.field, self.track = field, track
+        self.field, self.track = field, blind_track(track)
         self.preset, self.theta_max, self.patch, self.stride = preset, theta_max, patch, stride
         self.solver_name = solver
         self.solver: BaseMethod | None = None

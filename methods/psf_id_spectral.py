@@ -8,12 +8,10 @@ from typing import Any
 
 import torch
 
-from bench.api import LearnedMethod, Optics, Result
+from bench.api import LearnedMethod, Optics, Result, blind_track
 from bench.methods._blind import deconvolve
 from bench.methods._spectral_id import build_spectral, train_spectral
 from bench.training import load_checkpoint
-
-TRACKS = ("blind", "blind+optics")
 
 
 class Method(LearnedMethod):
@@ -60,9 +58,7 @@ class Method(LearnedMethod):
     test_params: Mapping[str, Any] = {}
 
     def __init__(self, *, preset: str = "cpu", track: str = "blind+optics") -> None:
-        if track not in TRACKS:
-            raise ValueError(f"track must be 'blind' or 'blind+optics', got {track!r}")
-        self.preset, self.track = preset, track
+        self.preset, self.track = preset, blind_track(track)
         self.network: torch.nn.Module | None = None
 
     @classmethod

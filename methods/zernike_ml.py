@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from bench.api import BaseMethod, Optics, Result
+from bench.api import BaseMethod, Optics, Result, blind_track
 from bench.identification import (
     choose_reflection,
     frequency_radius,
@@ -20,8 +20,6 @@ from bench.physics import NOLL_INDICES
 from bench.psf_model import zernike_psf_model
 from bench.solvers import NOISE_FLOOR, noise_std
 
-#: Tracks the method runs in: f_c fitted from the image, or told by the optics.
-TRACKS = ("blind", "blind+optics")
 
 
 class Method(BaseMethod):
@@ -138,8 +136,7 @@ class Method(BaseMethod):
         lr: float = 0.02,
         seed: int = 0,
     ) -> None:
-        if track not in TRACKS:
-            raise ValueError(f"track must be one of {', '.join(TRACKS)}, got {track!r}")
+        blind_track(track)
         self.kernel_size = check_kernel_size(kernel_size)
         if window < kernel_size or window % 2:
             raise ValueError(f"window must be even and >= kernel_size ({kernel_size}), got {window}")
