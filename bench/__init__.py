@@ -1,7 +1,7 @@
 """deconv-bench: a reference benchmark for deconvolution in microscopy."""
 
-from bench._compat import ensure_torchvision_importable
+from bench._compat import install_torchvision_guard
 
-ensure_torchvision_importable()
+install_torchvision_guard()
 
 __version__ = "0.1.0"

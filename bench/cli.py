@@ -31,6 +31,8 @@ __all__ = ["main"]
 # Rich assumes 80 columns when output is not a terminal (CI logs, files):
 # give the leaderboard room there instead of wrapping every cell.
 console = Console() if sys.stdout.isatty() else Console(width=160)
+#: Errors, warnings and progress go to stderr, so that stdout holds only the results (pipes, `> file`).
+messages = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 
 
 #: Exit codes of ``bench``.
@@ -147,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         code, message = _explain(error)
-        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # one line, however long
+        messages.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # one line, however long
         return code
 
 
@@ -217,7 +219,7 @@ def _list(args: argparse.Namespace) -> int:
     console.print(datasets)
 
     for broken in registry.broken:
-        console.print(f"[red]failed to load {broken.kind} {broken.source}:[/red] {escape(str(broken.error))}")
+        messages.print(f"[red]failed to load {broken.kind} {broken.source}:[/red] {escape(str(broken.error))}")
     return 0
 
 
@@ -232,21 +234,22 @@ def _run(args: argparse.Namespace) -> int:
         "timeout_s": args.timeout,
     }  # fmt: skip
     overrides = [*args.overrides, *(f"{key}={value}" for key, value in options.items() if value is not None)]
-    log = lambda line: console.print(f"[yellow]{escape(line)}[/yellow]")
+    log = lambda line: messages.print(f"[yellow]{escape(line)}[/yellow]")
     if args.dry_run:
         outcome = run_benchmark(args.method, args.dataset, overrides, plugins=args.plugins, dry_run=True, log=log)
         return _print_plan(outcome)
+    messages.print("[dim]loading methods and datasets, starting workers...[/dim]")
     with _task_bars(label_width=22) as progress:
         outcome = run_benchmark(args.method, args.dataset, overrides, plugins=args.plugins, progress=progress, log=log)
     print_leaderboard(outcome.leaderboard, console)
     failed = outcome.cases[outcome.cases.status.isin(["error", "timeout", "crashed"])]
     for _, row in failed.drop_duplicates("label").iterrows():
         count = (failed.label == row.label).sum()
-        console.print(f"[red]{escape(row.label)} failed on {count} case(s):[/red] {escape(str(row.error))}")
+        messages.print(f"[red]{escape(row.label)} failed on {count} case(s):[/red] {escape(str(row.error))}")
     console.print(f"results in {outcome.out}/ (cases.csv, leaderboard.csv, manifest.json)")
     dropped = [*outcome.failed, *outcome.skipped, *outcome.broken]
     if dropped:
-        console.print(f"[red]no result from:[/red] {escape(', '.join(dropped))}")
+        messages.print(f"[red]no result from:[/red] {escape(', '.join(dropped))}")
         return EXIT_METHOD_FAILED
     return EXIT_OK
 
@@ -348,7 +351,7 @@ def _export(args: argparse.Namespace) -> int:
 def _task_bars(*, label_width: int) -> Iterator[Callable[[str, int], Callable[[], None]]]:
     """Rich progress bars for tasks finishing in any order; yields ``start(label, total)`` -> ``advance()``."""
     columns = (TextColumn(f"{{task.description:<{label_width}}}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
+    with Progress(*columns, console=messages) as bar:
 
         def start(label: str, total: int) -> Callable[[], None]:
             task = bar.add_task(escape(label), total=total)
@@ -361,10 +364,10 @@ def _task_bars(*, label_width: int) -> Iterator[Callable[[str, int], Callable[[]
 def _progress_bar(*, label_width: int) -> Iterator[Callable[[Iterable, int, str], Iterator]]:
     """A rich progress display; yields ``progress(items, total, description)``, which iterates with a bar."""
     columns = (TextColumn(f"{{task.description:<{label_width}}}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
+    with Progress(*columns, console=messages) as bar:
 
         def progress(items: Iterable, total: int, description: str) -> Iterator:
-            task = bar.add_task(description, total=total)
+            task = bar.add_task(escape(description), total=total)
             for item in items:
                 yield item
                 bar.advance(task)

@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 from bench.cli import main
 
@@ -22,9 +24,20 @@ def test_cli_prints_labels_verbatim(tmp_path, capsys):
     assert "│ richardson_lucy[num_iter=2] " in capsys.readouterr().out
 
 
-def test_cli_unknown_method_is_a_clean_error(capsys):
+def test_cli_unknown_method_is_a_clean_error_on_stderr(capsys):
+    """Errors go to stderr: stdout holds only results, for pipes and redirections."""
     assert main(["run", "--method", "nope", "--dataset", "smoke"]) == 2
-    assert "unknown method 'nope'; available:" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "unknown method 'nope'; available:" in captured.err and "unknown method" not in captured.out
+
+
+def test_cli_starts_without_torch():
+    """`bench --help` imports neither torch nor torchvision (they took seconds); deepinv still imports after bench."""
+    code = (
+        "import sys, bench.cli; assert 'torch' not in sys.modules and 'torchvision' not in sys.modules; "
+        "import deepinv; assert 'torchvision' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_cli_export_writes_each_case(tmp_path):
