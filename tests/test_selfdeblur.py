@@ -60,6 +60,20 @@ def test_selfdeblur_is_deterministic_given_its_seed(y):
     assert not torch.equal(runs[0].x_hat, runs[2].x_hat)
 
 
+def test_selfdeblur_does_not_depend_on_the_thread_count(y):
+    """The fit runs in float64: a different summation order (threads here, a CPU's vector unit elsewhere)
+    must not change the restoration, as float32's rounding amplified over the Adam steps did."""
+    threads = torch.get_num_threads()
+    try:
+        runs = []
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            runs.append(Method(kernel_size=9, iterations=30).run(y, None).x_hat)
+    finally:
+        torch.set_num_threads(threads)
+    assert (runs[0] - runs[1]).abs().max() < 1e-6
+
+
 @pytest.mark.parametrize(
     ("params", "match"),
     [
