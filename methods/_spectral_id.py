@@ -21,15 +21,18 @@ during training), never estimated.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from bench.identification import EVEN_MODES, ODD_MODES, choose_reflection, frequency_radius, welch_power
+from bench.methods._deepblur import UnrolledDouglasRachford
 from bench.physics import NOLL_INDICES
 from bench.psf_model import zernike_psf_model
 from bench.solvers import noise_std
@@ -37,7 +40,9 @@ from bench.training import (
     Degradations,
     TrainingBatch,
     fit_stage,
+    load_checkpoint,
     mean_psf_snr,
+    mean_psnr,
     save_checkpoint,
     start_training,
     training_card,
@@ -191,12 +196,19 @@ def _nearer_reflection(psf: torch.Tensor, reference: torch.Tensor) -> torch.Tens
 
 
 def build_spectral(architecture: Mapping[str, Any]) -> dict[str, nn.Module]:
-    """The networks an architecture record describes."""
-    return {"identification": SpectralIdentificationNet(**architecture["identification"])}
+    """The networks an architecture record describes: identification, and the unrolled deblurring if trained."""
+    networks: dict[str, nn.Module] = {"identification": SpectralIdentificationNet(**architecture["identification"])}
+    if "deblurring" in architecture:
+        networks["deblurring"] = UnrolledDouglasRachford(**architecture["deblurring"])
+    return networks
 
 
 def train_spectral(config: Any, checkpoint: Path, progress: Any = None) -> dict[str, float]:
-    """Train on the shared degradations; half of the samples are told their f_c (``optics_fraction``)."""
+    """Train the identification (half of the samples told their f_c), then, if configured, the deblurring stage.
+
+    ``identification.init`` names a checkpoint whose identification network is
+    reused instead of trained (its card's command is the one that trains it).
+    """
     cfg, device, log = start_training(config, checkpoint)
     settings = cfg["identification"]
     data = Degradations(**{**cfg["degradations"], "patch": settings["patch"]})
@@ -206,21 +218,84 @@ def train_spectral(config: Any, checkpoint: Path, progress: Any = None) -> dict[
             "fc_range": list(data.fc_range),
         }
     }  # fmt: skip
+    if cfg.get("deblurring"):
+        architecture["deblurring"] = cfg["deblurring"]["network"]
     networks = {name: net.to(device) for name, net in build_spectral(architecture).items()}
     network = networks["identification"]
     val = validation_set(cfg, data, device)
-    generator = torch.Generator().manual_seed(cfg["seed"])
+    figures: dict[str, float] = {}
+    if settings.get("init"):
+        trained = load_checkpoint(settings["init"], build_spectral, recreate=f"bench train {config.method}")
+        network.load_state_dict(trained["identification"].state_dict())
+    else:
+        generator = torch.Generator().manual_seed(cfg["seed"])
 
-    def loss(batch: TrainingBatch) -> torch.Tensor:
-        known = torch.rand(len(batch.y), generator=generator) < settings["optics_fraction"]
-        return network.loss(batch, known.to(batch.y.device), settings["parameter_weight"])
+        def loss(batch: TrainingBatch) -> torch.Tensor:
+            known = torch.rand(len(batch.y), generator=generator) < settings["optics_fraction"]
+            return network.loss(batch, known.to(batch.y.device), settings["parameter_weight"])
 
-    figures = fit_stage(
-        cfg, "identification", network, data, device, log, progress, loss=loss,
-        validate=lambda: {
-            "val_psf_snr_optics": mean_psf_snr(val, lambda batch: network.identify(batch.y, batch.fc)),
-            "val_psf_snr_blind": mean_psf_snr(val, lambda batch: network.identify(batch.y)),
-        },
-    )  # fmt: skip
+        figures = fit_stage(
+            cfg, "identification", network, data, device, log, progress, loss=loss,
+            validate=lambda: {
+                "val_psf_snr_optics": mean_psf_snr(val, lambda batch: network.identify(batch.y, batch.fc)),
+                "val_psf_snr_blind": mean_psf_snr(val, lambda batch: network.identify(batch.y)),
+            },
+        )  # fmt: skip
+    if "deblurring" in networks:
+        figures = {**figures, **_fit_deblurring(cfg, network, networks["deblurring"], data, device, log, progress)}
     save_checkpoint(checkpoint, networks, architecture=architecture, card=training_card(config, figures, log))
     return figures
+
+
+def _fit_deblurring(
+    cfg: Mapping[str, Any],
+    identification: SpectralIdentificationNet,
+    deblurring: nn.Module,
+    data: Degradations,
+    device: torch.device,
+    log: Any,
+    progress: Any,
+) -> dict[str, float]:
+    """Deep-Blur's eq. 5 on this network's estimates: the unrolled deblurring learns from the PSFs it will be given.
+
+    The PSF is identified on the whole training patch (the spectrum needs its
+    Welch tiles), the loss taken on its centre ``deblurring.patch`` pixels
+    (a valid blur's data is complete on any crop), which keeps the unrolled
+    network's cost that of a small patch. Each batch is told its f_c with
+    probability ``identification.optics_fraction``, as in the two tracks.
+    """
+    identification.eval().requires_grad_(False)
+    side = cfg["deblurring"]["patch"]
+    generator = torch.Generator().manual_seed(cfg["seed"] + 1)
+
+    def centre(image: torch.Tensor) -> torch.Tensor:
+        top, left = (image.shape[-2] - side) // 2, (image.shape[-1] - side) // 2
+        return image[..., top : top + side, left : left + side]
+
+    def loss(batch: TrainingBatch) -> torch.Tensor:
+        known = bool(torch.rand((), generator=generator) < cfg["identification"]["optics_fraction"])
+        with torch.no_grad():
+            psf = identification.identify(batch.y, batch.fc if known else None)
+        return F.mse_loss(deblurring(centre(batch.y), psf), centre(batch.x))
+
+    # Validation: the frozen identification's PSFs computed once on the whole patches, the PSNR on the centres.
+    val = validation_set(cfg, data, device, seed_shift=1)
+    with torch.no_grad():
+        estimates = {
+            "optics": [identification.identify(batch.y, batch.fc) for batch in val],
+            "blind": [identification.identify(batch.y) for batch in val],
+            "oracle": [batch.psf for batch in val],
+        }
+    centres = [dataclasses.replace(batch, y=centre(batch.y), x=centre(batch.x)) for batch in val]
+    index = {id(batch): i for i, batch in enumerate(centres)}
+
+    def psnr_given(track: str) -> float:
+        return mean_psnr(centres, lambda batch: deblurring(batch.y, estimates[track][index[id(batch)]]))
+
+    return fit_stage(
+        cfg, "deblurring", deblurring, data, device, log, progress, loss=loss, seed_shift=1,
+        validate=lambda: {
+            "val_psnr_input": mean_psnr(centres, lambda batch: batch.y),
+            **{f"val_psnr_{track}": psnr_given(track) for track in estimates},
+        },
+    )  # fmt: skip

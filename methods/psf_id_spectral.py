@@ -40,6 +40,12 @@ class Method(LearnedMethod):
     track : {"blind+optics", "blind"}
         ``blind+optics`` (default): the runner passes the case's optics and the
         PSF is rendered at its :math:`f_c`; ``blind``: the image alone.
+    restore : {"shared", "unrolled"}
+        ``shared`` (default): the blind plugins' common solve, so that rows
+        compare PSF estimates. ``unrolled``: Deep-Blur's unrolled
+        Douglas-Rachford network, trained (its eq. 5) on this network's own
+        estimates, so it has learned how far to trust them; the checkpoint
+        holds it when its training configuration has a ``deblurring`` stage.
     """
 
     name = "psf-id-spectral"
@@ -57,9 +63,11 @@ class Method(LearnedMethod):
     label_parameters = ("preset", "track")
     test_params: Mapping[str, Any] = {}
 
-    def __init__(self, *, preset: str = "cpu", track: str = "blind+optics") -> None:
-        self.preset, self.track = preset, blind_track(track)
-        self.network: torch.nn.Module | None = None
+    def __init__(self, *, preset: str = "cpu", track: str = "blind+optics", restore: str = "shared") -> None:
+        if restore not in ("shared", "unrolled"):
+            raise ValueError(f"restore must be 'shared' or 'unrolled', got {restore!r}")
+        self.preset, self.track, self.restore = preset, blind_track(track), restore
+        self.networks: dict[str, torch.nn.Module] = {}
 
     @classmethod
     def train(cls, config: Any, checkpoint: Path, progress: Any = None) -> Mapping[str, float]:
@@ -70,12 +78,18 @@ class Method(LearnedMethod):
 
     def prepare(self, device: torch.device) -> None:
         path = self.checkpoint_path(self.preset)
-        self.network = load_checkpoint(path, build_spectral, recreate=self.recreate_command(self.preset))[
-            "identification"
-        ].to(device)
+        networks = load_checkpoint(path, build_spectral, recreate=self.recreate_command(self.preset))
+        if self.restore == "unrolled" and "deblurring" not in networks:
+            raise ValueError(
+                f"{path.name} has no deblurring network: pass {self.name}.restore=shared, or train one with "
+                f"`{self.recreate_command(self.preset)}` and a deblurring stage in its configuration"
+            )
+        self.networks = {name: network.to(device) for name, network in networks.items()}
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None = None) -> Result:
         fc = None if optics is None else torch.full((len(y),), optics.fc, device=y.device)
-        psf_hat = self.network.identify(y, fc)
+        psf_hat = self.networks["identification"].identify(y, fc)
+        if self.restore == "unrolled":
+            return Result(x_hat=self.networks["deblurring"](y, psf_hat), psf_hat=psf_hat)
         x_hat, info = deconvolve(y, psf_hat)
         return Result(x_hat=x_hat, psf_hat=psf_hat, info=info)

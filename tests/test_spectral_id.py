@@ -62,7 +62,54 @@ def test_shipped_network_beats_the_unaberrated_guess_on_a_training_image():
     for case in cases:
         y, fc = torch.from_numpy(case.y)[None, None], torch.tensor([case.meta["fc"]])
         with torch.no_grad():
-            estimate = method.network.identify(y, fc)[0, 0].double().numpy()
+            estimate = method.networks["identification"].identify(y, fc)[0, 0].double().numpy()
         guess = zernike_psf_model(31)(torch.zeros(1, 8), fc)[0, 0].double().numpy()
         gains.append(psf_snr(case.psf, estimate) - psf_snr(case.psf, guess))
     assert np.mean(gains) > 1.0, gains
+
+
+def test_a_deblurring_stage_trains_on_the_networks_estimates_and_serves_the_unrolled_restore(tmp_path, monkeypatch):
+    """A tiny two-stage run: the checkpoint holds both networks, and ``restore=unrolled`` restores with them."""
+    from omegaconf import OmegaConf
+
+    from bench.methods._spectral_id import train_spectral
+    from bench.methods.psf_id_spectral import Method
+
+    config = OmegaConf.create({
+        "method": "psf-id-spectral", "preset": "tiny", "seed": 0, "device": "cpu",
+        "degradations": {"psf_size": 9, "theta_max_range": [0.05, 0.15]},
+        "identification": {
+            "network": {"window": 16, "widths": [4, 8], "hidden": 8}, "patch": 32, "optics_fraction": 0.5,
+            "parameter_weight": 0.1, "steps": 2, "batch_size": 2, "learning_rate": 1e-3,
+        },
+        "deblurring": {
+            "network": {"iterations": 1, "channels": [4, 4, 4, 4], "blocks": 1}, "patch": 16, "steps": 2,
+            "batch_size": 2, "learning_rate": 1e-3,
+        },
+        "sampler": {"image_size": 48, "generated_per_kind": 1, "psf_bank": 4},
+        "validation": {"batches": 1, "batch_size": 2, "every": 2},
+    })  # fmt: skip
+    figures = train_spectral(config, tmp_path / "psf-id-spectral-tiny.pt")
+    assert {"val_psf_snr_optics", "val_psnr_optics", "val_psnr_blind", "val_psnr_oracle"} <= set(figures)
+    monkeypatch.setattr(Method, "checkpoint_path", classmethod(lambda cls, preset: tmp_path / f"{cls.name}-{preset}.pt"))
+    method = Method(preset="tiny", restore="unrolled")
+    method.prepare(torch.device("cpu"))
+    y = torch.rand(1, 1, 40, 40)
+    result = method.run(y, None, None)
+    assert result.x_hat.shape == y.shape and torch.isfinite(result.x_hat).all() and result.psf_hat.shape[-1] == 9
+    shared = Method(preset="tiny")
+    shared.prepare(torch.device("cpu"))
+    assert not torch.equal(shared.run(y, None, None).x_hat, result.x_hat)
+
+
+def test_unrolled_restore_needs_a_checkpoint_with_a_deblurring_network(tmp_path, monkeypatch):
+    from bench.methods._spectral_id import build_spectral
+    from bench.methods.psf_id_spectral import Method
+    from bench.training import save_checkpoint
+
+    identification = {"window": 16, "widths": [4, 8], "hidden": 8, "psf_size": 9, "theta_max": 0.15, "fc_range": [0.125, 0.25]}
+    architecture = {"identification": identification}
+    save_checkpoint(tmp_path / "psf-id-spectral-tiny.pt", build_spectral(architecture), architecture=architecture, card={})
+    monkeypatch.setattr(Method, "checkpoint_path", classmethod(lambda cls, preset: tmp_path / f"{cls.name}-{preset}.pt"))
+    with pytest.raises(ValueError, match="no deblurring network"):
+        Method(preset="tiny", restore="unrolled").prepare(torch.device("cpu"))
