@@ -199,7 +199,7 @@ def test_bench_train_rejects_a_method_without_weights(capsys):
     from bench.cli import main
 
     assert main(["train", "wiener"]) == 2
-    assert "'wiener' has nothing to train; learned methods:" in capsys.readouterr().out
+    assert "'wiener' has nothing to train; learned methods:" in capsys.readouterr().err
 
 
 def test_training_configurations_compose():

@@ -153,7 +153,7 @@ def test_leaderboard_of_a_run_still_counts_failures(tmp_path):
 
 def test_cli_report_rejects_a_folder_without_cases(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
-    assert "has no cases.csv" in capsys.readouterr().out
+    assert "has no cases.csv" in capsys.readouterr().err
 
 
 def test_report_shows_each_label_of_a_method_as_its_own_entry_with_its_image_panels(tmp_path):

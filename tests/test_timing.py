@@ -86,7 +86,7 @@ def test_cli_timing_writes_the_tables(tmp_path, capsys):
     assert main(["timing", "--method", "identity", "--sizes", "32,48", "--repeats", "1", "--out", str(tmp_path)]) == 0
     for name in ("timing.csv", "timing-fit.csv", "timing.md", "environment.json"):
         assert (tmp_path / name).exists()
-    assert main(["timing", "--sizes", "a,b"]) == 2 and "--sizes must be" in capsys.readouterr().out
+    assert main(["timing", "--sizes", "a,b"]) == 2 and "--sizes must be" in capsys.readouterr().err
 
 
 @pytest.mark.gpu
