@@ -56,6 +56,10 @@ class Scoring:
     pixel_size_um : (float, float), (float, float, float) or None
         ``meta["pixel_size_um"]``: (dy, dx), or (dz, dy, dx) for volumes, in
         micrometres; None if unknown.
+    bead_positions : tuple of index tuples
+        ``meta["beads"]["positions"]``: sub-resolution beads, (z, y, x) each
+        on a volume, whose widths in the estimate score its resolution
+        (:func:`bench.metrics.bead_fwhm`); empty: no bead scores.
     """
 
     reference: str = "exact"
@@ -63,6 +67,7 @@ class Scoring:
     line_axis: int | None = None
     line_positions: tuple[int, ...] = ()
     pixel_size_um: tuple[float, ...] | None = None
+    bead_positions: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if self.reference not in ("exact", "affine"):
@@ -81,6 +86,7 @@ class Scoring:
             line_axis=int(lines["axis"]) if lines else None,
             line_positions=tuple(int(p) for p in lines.get("positions", ())),
             pixel_size_um=None if pixel is None else tuple(float(p) for p in pixel),
+            bead_positions=tuple(tuple(int(i) for i in p) for p in (meta.get("beads") or {}).get("positions", ())),
         )
 
 

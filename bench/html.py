@@ -365,7 +365,8 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
         if row.output_file.exists():
             with np.load(row.output_file, allow_pickle=False) as archive:
                 restored.append((row, archive["x_hat"], archive["psf_hat"] if "psf_hat" in archive else None))
-    y, x, psf = arrays["y"], arrays["x"], arrays["psf"]
+    y, x, psf = (_orthogonal_views(arrays[key], psf=key == "psf") for key in ("y", "x", "psf"))
+    restored = [(row, _orthogonal_views(x_hat), _orthogonal_views(psf_hat, psf=True)) for row, x_hat, psf_hat in restored]
     estimates = [(row.label, psf_hat, row) for row, _, psf_hat in restored if psf_hat is not None]
     psf_tiles = ([("true PSF", psf, None)] if psf is not None else []) + estimates
     tiles = [("degraded input", y, None)] + ([("reference", x, None)] if x is not None else [])
@@ -378,7 +379,7 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
     psf_rows = math.ceil(len(psf_tiles) / (2 * columns))
     figure = plt.figure(figsize=(2.9 * columns, 3.45 * image_rows + 2.1 * psf_rows + 0.5))
     grid = figure.add_gridspec(image_rows + psf_rows, 2 * columns, height_ratios=[3.45] * image_rows + [2.1] * psf_rows)
-    low, high = np.percentile(x if x is not None else y, [0.5, 99.5])
+    low, high = np.nanpercentile(x if x is not None else y, [0.5, 99.5])
     crop = _psf_crop(psf if psf is not None else estimates[0][1]) if psf is not None or estimates else 0
     for i, (title, image, row) in enumerate(tiles):
         axis = figure.add_subplot(grid[i // columns, 2 * (i % columns) : 2 * (i % columns) + 2])
@@ -401,7 +402,24 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
     figure.suptitle(title + ("; bottom: PSFs, unit sum, one colour scale" if psf_tiles else ""), fontsize=12)
     figure.tight_layout()
     caption = f"{case_id}: every restoration on the grey scale of the reference (0.5–99.5 percentiles)."
+    if arrays["y"].ndim == 3:
+        caption += " Volumes: xy plane, xz below, yz right, through the centre (z in planes, not to scale)."
     return _figure_html(figure, caption, dpi=90)
+
+
+def _orthogonal_views(image: np.ndarray | None, *, psf: bool = False) -> np.ndarray | None:
+    """A 2D view of an image or volume: an image as it is; a volume's xy plane with its xz plane below and its yz plane
+    to the right, through the centre, z in voxels (Fiji's orthogonal views, blanks NaN); a 3D PSF's central xy plane."""
+    if image is None or image.ndim == 2:
+        return image
+    depth, height, width = image.shape
+    if psf:
+        return image[depth // 2]
+    views = np.full((height + 2 + depth, width + 2 + depth), np.nan, dtype=np.float32)
+    views[:height, :width] = image[depth // 2]
+    views[height + 2 :, :width] = image[:, height // 2, :]
+    views[:height, width + 2 :] = image[:, :, width // 2].T
+    return views
 
 
 def _psf_crop(psf: np.ndarray) -> int:

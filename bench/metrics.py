@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import scipy.ndimage
@@ -37,13 +37,16 @@ from skimage.filters import threshold_otsu
 from bench.api import Case, Scoring
 
 __all__ = [
-    "NO_REFERENCE_SCORES", "CaseScorer", "RingingReference", "SSIMReference", "affine_fit", "line_profile", "median_at",
+    "NO_REFERENCE_SCORES", "CaseScorer", "RingingReference", "SSIMReference", "affine_fit", "bead_fwhm", "line_profile", "median_at",
     "negative_fraction", "normalize_psf", "peak_ratio", "psf_fwhm", "psf_psnr", "psf_snr", "psnr", "reblur_psnr",
     "reblur_residual", "ringing", "score", "seam_score", "ssim",
 ]  # fmt: skip
 
 #: Columns of :func:`score` that need no ground truth, in display order.
-NO_REFERENCE_SCORES = ("reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um")
+NO_REFERENCE_SCORES = (
+    "reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um",
+    "bead_fwhm_z_um", "bead_fwhm_y_um", "bead_fwhm_x_um",
+)  # fmt: skip
 #: Window values gathered at once by :func:`median_at` (8 MB of float64).
 _MEDIAN_BLOCK_VALUES = 1 << 20
 
@@ -246,6 +249,11 @@ class CaseScorer:
             pixel = scoring.pixel_size_um[1 - scoring.line_axis] if scoring.pixel_size_um else math.nan
             contrast, width_px = line_profile(x_hat, axis=scoring.line_axis, positions=scoring.line_positions)
             scores["line_contrast"], scores["line_fwhm_um"] = contrast, width_px * pixel
+        if scoring.bead_positions:
+            widths = bead_fwhm(x_hat, scoring.bead_positions)
+            pixels = scoring.pixel_size_um or (math.nan,) * len(widths)
+            for axis, width, pixel in zip("zyx"[-len(widths) :], widths, pixels):
+                scores[f"bead_fwhm_{axis}_um"] = width * pixel
         return scores
 
     def _reblur_psnr(self, psf_hat: np.ndarray) -> float:
@@ -475,6 +483,29 @@ def line_profile(image: np.ndarray, *, axis: int, positions: tuple[int, ...] | l
         contrasts.append((top - valley) / (top + valley) if top + valley != 0 else math.nan)
     widths = scipy.signal.peak_widths(profile, peaks, rel_height=0.5)[0]
     return float(np.mean(contrasts)), float(np.mean(widths))
+
+
+def bead_fwhm(image: np.ndarray, positions: Sequence[Sequence[int]], *, reach: int = 2) -> tuple[float, ...]:
+    r"""Resolution from beads: the mean full width at half maximum of the beads along each axis, in pixels.
+
+    Each bead's centre is the brightest voxel within ``reach`` voxels of its
+    position (the restoration may move a peak by a voxel); its width along an
+    axis is the full width at half prominence of the profile through that
+    centre (``scipy.signal.peak_widths``, linear interpolation: the
+    background beside the bead does not count). A sub-resolution bead's
+    width is the resolution; a wider bead's size adds to it in quadrature.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    if not positions or any(len(p) != image.ndim for p in positions):
+        raise ValueError(f"bead positions must be {image.ndim} indices each, one per bead, got {positions}")
+    widths = []
+    for position in positions:
+        window = tuple(slice(max(0, int(p) - reach), int(p) + reach + 1) for p in position)
+        offset = np.unravel_index(np.argmax(image[window]), image[window].shape)
+        centre = tuple(w.start + o for w, o in zip(window, offset))
+        profiles = [image[centre[:a] + (slice(None),) + centre[a + 1 :]] for a in range(image.ndim)]
+        widths.append([float(scipy.signal.peak_widths(f, [c], rel_height=0.5)[0][0]) for f, c in zip(profiles, centre)])
+    return tuple(float(w) for w in np.mean(widths, axis=0))
 
 
 def seam_score(x_hat: np.ndarray, boundaries: tuple[tuple[int, ...], ...]) -> float:

@@ -59,7 +59,7 @@ from bench.config import (
 )
 from bench.engine import Task, TaskFailure, dask_client, engine_settings, run_tasks
 from bench.images_out import restoration_path, write_restoration
-from bench.metrics import CaseScorer
+from bench.metrics import NO_REFERENCE_SCORES, CaseScorer
 from bench.registry import Registry, load_registry
 from bench.report import leaderboard
 from bench.runfolder import RunFolder, now
@@ -70,7 +70,7 @@ __all__ = ["CASE_COLUMNS", "RunOutcome", "call_method", "method_code", "resolve_
 CASE_COLUMNS = [
     "method", "label", "dataset", "case_id", "image", "noise", "blind", "track",
     "psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr",
-    "reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um",
+    *NO_REFERENCE_SCORES,
     "time_s", "peak_memory_mb", "device", "threads", "load_avg", "status", "error", "params", "info", "run_key", "code",
 ]  # fmt: skip
 

@@ -65,6 +65,7 @@ def richardson_lucy(
     tv_weight: float = 0.0,
     tv_epsilon: float = 1e-3,
     filter_epsilon: float = 1e-12,
+    on_iteration: Callable[[int, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     r"""Richardson–Lucy deconvolution, optionally with total-variation regularisation.
 
@@ -98,6 +99,10 @@ def richardson_lucy(
         default only guards against dividing by zero or by round-off
         negatives; it also reproduces skimage's ``filter_epsilon=None``, which
         adds 1e-12 to :math:`A u`, a no-op in float32 above 3e-5.
+    on_iteration : callable, optional
+        Called after update k (1 to ``num_iter``) as ``on_iteration(k, x)``
+        with the current estimate, a view to copy if kept: one run gives the
+        whole path of iterates (PSNR against iterations, stopping studies).
 
     Returns
     -------
@@ -187,28 +192,41 @@ def richardson_lucy(
         data, data_region = pad(y, radii, boundary), scene
         fft_shape = tuple(_fast_length(n + r) for n, r in zip(omega, radii))
     otf = psf_to_otf(psf.to(y.dtype), fft_shape)
-    otf_conj = otf.conj().resolve_conj()
     u_buffer = y.new_zeros(y.shape[0], 1, *fft_shape)
     ratio_buffer = torch.zeros_like(u_buffer)
     u, ratio = u_buffer[scene], ratio_buffer[data_region]
     u.fill_(0.5)
 
-    def convolve(buffer: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
-        return torch.fft.irfftn(torch.fft.rfftn(buffer, dim=dims).mul_(transfer), s=fft_shape, dim=dims)
+    # Transforms write into two buffers allocated once: memory stays flat over the iterations instead of
+    # churning FFT-sized temporaries, which glibc keeps resident as a fragmented heap.
+    spectrum = otf.new_empty(*u_buffer.shape[:-1], otf.shape[-1])
+    convolved = torch.empty_like(u_buffer)
+
+    def convolve(buffer: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
+        torch.fft.rfftn(buffer, dim=dims, out=spectrum)
+        if adjoint:  # s * conj(otf) = conj(conj(s) * otf): in place, without a conjugated copy of the OTF
+            spectrum.conj_physical_().mul_(otf).conj_physical_()
+        else:
+            spectrum.mul_(otf)
+        return torch.fft.irfftn(spectrum, s=fft_shape, dim=dims, out=convolved)
 
     def adjoint(buffer: torch.Tensor) -> torch.Tensor:
-        return convolve(buffer, otf_conj)[scene]
+        return convolve(buffer, adjoint=True)[scene]
 
     with torch.no_grad():
-        sensitivity = None
+        sensitivity = inverse_sensitivity = None
         if boundary == "valid":
             ratio.fill_(1.0)
-            sensitivity = adjoint(ratio_buffer)
-            u.masked_fill_(sensitivity < _SENSITIVITY_FLOOR, 0.0)
-            inverse_sensitivity = torch.where(sensitivity < _SENSITIVITY_FLOOR, 0.0, 1 / sensitivity)
-            half_sensitivity = sensitivity.clamp(min=_SENSITIVITY_FLOOR) / 2
-        for _ in range(num_iter):
-            blurred = convolve(u_buffer, otf)[data_region]
+            sensitivity = adjoint(ratio_buffer).clone()
+            unseen = sensitivity < _SENSITIVITY_FLOOR
+            u.masked_fill_(unseen, 0.0)
+            if tv_weight > 0:
+                half_sensitivity = sensitivity.clamp(min=_SENSITIVITY_FLOOR) / 2
+            else:  # plain RL only divides by it: keep the inverse, in the same memory
+                inverse_sensitivity, sensitivity = sensitivity.reciprocal_().masked_fill_(unseen, 0.0), None
+            del unseen
+        for iteration in range(num_iter):
+            blurred = convolve(u_buffer)[data_region]
             torch.div(data, blurred, out=ratio)
             if blurred.min() < filter_epsilon:  # rare: zeros or round-off negatives
                 ratio.masked_fill_(blurred < filter_epsilon, 0.0)
@@ -219,9 +237,11 @@ def richardson_lucy(
                     correction.div_(curvature.add_(1))
                 else:
                     correction.div_(torch.maximum(curvature.add_(sensitivity), half_sensitivity))
-            elif sensitivity is not None:
+            elif inverse_sensitivity is not None:
                 correction.mul_(inverse_sensitivity)
             u.mul_(correction)
+            if on_iteration is not None:
+                on_iteration(iteration + 1, u[interior])
     return u[interior].clone()
 
 

@@ -6,7 +6,8 @@ solve with its parameters fixed) runs tile by tile:
 1. :func:`plan_tiles` cuts the stack into *cores* as large as a memory cap
    allows. Each tile reads its core widened by ``blend`` (the cross-fade with
    its neighbours) and by ``margin`` (context that is restored and thrown
-   away), both clipped at the stack's border.
+   away); at the stack's border the same width is read, shifted inward, so
+   every tile has one shape and the memory of one tile is reused by the next.
 2. The restoration sees each tile as a stack of its own. With the ``valid``
    boundary of :func:`bench.solvers.richardson_lucy` a tile is exactly what
    it is, a crop of a larger blurred scene, and the scene beyond the tile is
@@ -27,28 +28,116 @@ are in memory at a time, so a stack on disk can be many times the cap.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
-__all__ = ["Tile", "TilePlan", "plan_tiles", "restore_tiled"]
+from bench.timing import timed
 
-#: Bytes per voxel of a tile (input and output blocks, float32) besides the restoration's own memory.
-_IO_BYTES_PER_VOXEL = 16
+__all__ = ["MemoryModel", "Tile", "TilePlan", "measure_memory", "plan_tiles", "release_free_heap", "restore_tiled"]
+
+#: Bytes per voxel of a tile besides the restoration's own memory: the block as read and its float32 copy
+#: (blending afterwards needs 12 bytes per voxel at most, once the restoration's workspace is freed).
+_IO_BYTES_PER_VOXEL = 8
+
+
+@dataclass(frozen=True)
+class MemoryModel:
+    """Peak memory of one call of a restoration on a tile: ``fixed_bytes + bytes_per_voxel * scene voxels``.
+
+    The scene is the tile widened by the PSF (what a ``valid`` solve
+    estimates). Get it from :func:`measure_memory` rather than guessing.
+    """
+
+    bytes_per_voxel: float
+    fixed_bytes: float = 0.0
+
+    def tile_bytes(self, read: tuple[int, ...], psf_shape: tuple[int, ...]) -> float:
+        """Peak bytes of restoring a tile of shape ``read``, the block itself included."""
+        scene = math.prod(r + k - 1 for r, k in zip(read, psf_shape))
+        return self.fixed_bytes + self.bytes_per_voxel * scene + _IO_BYTES_PER_VOXEL * math.prod(read)
+
+
+def measure_memory(
+    restore: Callable[[np.ndarray], np.ndarray],
+    psf_shape: tuple[int, ...],
+    shapes: Sequence[tuple[int, ...]],
+    *,
+    repeats: int = 2,
+) -> MemoryModel:
+    """Measure a restoration's :class:`MemoryModel` on random tiles of ``shapes`` (two or more, that fit).
+
+    Each call's peak is the growth of the resident set (``bench.timing.timed``,
+    freed heap returned to the system first, so reused pages are counted),
+    after one untimed call on the smallest shape that keeps one-off costs out
+    (the first FFT of a process maps about 11 MiB of MKL). The model is the
+    line through the peaks (the largest of ``repeats`` calls each: the heap's
+    state moves them by about 10 %) against scene voxels, raised until no
+    measurement lies above it: an upper bound on the sizes measured, which
+    should bracket the tiles the plan will choose.
+    """
+    if len({math.prod(s) for s in shapes}) < 2:
+        raise ValueError(f"measure_memory needs tiles of two sizes or more to separate fixed and per-voxel memory, got {shapes}")
+    rng = np.random.default_rng(0)
+    blocks = [rng.uniform(0.5, 1.0, shape).astype(np.float32) for shape in sorted(shapes, key=math.prod)]
+    restore(blocks[0])
+    scenes = np.array([math.prod(n + k - 1 for n, k in zip(b.shape, psf_shape)) for b in blocks], dtype=float)
+    peaks = np.array([max(_peak_bytes(restore, block) for _ in range(repeats)) for block in blocks])
+    slope = max(float(np.polyfit(scenes, peaks, 1)[0]), 0.0)
+    return MemoryModel(bytes_per_voxel=slope, fixed_bytes=max(float(np.max(peaks - slope * scenes)), 0.0))
+
+
+def _peak_bytes(restore: Callable[[np.ndarray], np.ndarray], block: np.ndarray) -> float:
+    release_free_heap()
+    return timed(lambda: restore(block), torch.device("cpu"))[1].peak_memory_mb * 2**20
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    library = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(library), "malloc_trim", None) if library else None
+
+
+def release_free_heap() -> None:
+    """Return freed heap pages to the system (glibc's ``malloc_trim``; a no-op elsewhere).
+
+    glibc keeps up to tens of MiB of freed memory resident for reuse (its
+    trim threshold grows with the largest block freed). Released between
+    tiles, the resident memory of :func:`restore_tiled` stays that of one
+    tile; released before a measurement (``bench.timing.timed``), a call that
+    reuses those pages is charged for them.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 @dataclass(frozen=True)
 class Tile:
-    """One tile: what it reads, what part of its result it keeps, where that goes and with what weight."""
+    """One tile: what it reads, what part of its result it keeps, where that goes and with what weight.
+
+    The weight is separable: the outer product of ``ramps``, one float32 ramp per axis.
+    """
 
     read: tuple[slice, ...]
     keep: tuple[slice, ...]
     write: tuple[slice, ...]
-    weight: np.ndarray
+    ramps: tuple[np.ndarray, ...]
+
+    def weighted(self, restored: np.ndarray) -> np.ndarray:
+        """The kept part of ``restored`` times the weight, as one new float32 array (no weight-sized temporaries)."""
+        result = np.array(restored[self.keep], dtype=np.float32)
+        for axis, ramp in enumerate(self.ramps):
+            result *= ramp.reshape((-1,) + (1,) * (len(self.ramps) - 1 - axis))
+        return result
 
 
 @dataclass(frozen=True)
@@ -75,17 +164,18 @@ class TilePlan:
         axes = [list(self._axis_tiles(axis)) for axis in range(len(self.shape))]
         for combination in itertools.product(*axes):
             read, keep, write, ramps = zip(*combination)
-            weight = ramps[0]
-            for ramp in ramps[1:]:
-                weight = np.multiply.outer(weight, ramp)
-            yield Tile(read=read, keep=keep, write=write, weight=weight.astype(np.float32))
+            yield Tile(read=read, keep=keep, write=write, ramps=tuple(r.astype(np.float32) for r in ramps))
 
     def _axis_tiles(self, axis: int) -> Iterator[tuple[slice, slice, slice, np.ndarray]]:
         n, core, margin, blend = self.shape[axis], self.core[axis], self.margin[axis], self.blend[axis]
+        width = min(core + 2 * (margin + blend), n)
         for start in range(0, n, core):
             stop = min(start + core, n)
             low, high = max(start - blend, 0), min(stop + blend, n)
-            read_low, read_high = max(low - margin, 0), min(high + margin, n)
+            # Every tile reads the same width (more context on the inner side at the stack's border): the
+            # restoration then allocates the same buffers for every tile and the peak stays that of one tile.
+            read_low = min(max(low - margin, 0), n - width)
+            read_high = read_low + width
             index = np.arange(low, high) + 0.5
             ramp = np.ones(high - low)
             if start > 0:
@@ -100,7 +190,7 @@ def plan_tiles(
     psf_shape: tuple[int, ...],
     *,
     memory_bytes: float,
-    bytes_per_voxel: float,
+    memory: MemoryModel,
     margin: tuple[int, ...] | None = None,
     blend: tuple[int, ...] | None = None,
 ) -> TilePlan:
@@ -111,14 +201,14 @@ def plan_tiles(
     shape, psf_shape : tuple of int
         The stack (D, H, W) (or image (H, W)) and its PSF.
     memory_bytes : float
-        The cap on what one tile may use: its restoration's working memory,
-        estimated as ``bytes_per_voxel`` times the voxels of the tile widened
-        by the PSF (the scene a ``valid`` solve estimates), plus the input and
-        output blocks.
-    bytes_per_voxel : float
-        The restoration's memory per voxel of that widened tile: measure it
-        once (``bench.timing.timed``) on a stack that fits; Richardson-Lucy
-        in float32 needs about 40.
+        The cap on the peak memory of :func:`restore_tiled`: one tile's
+        block and its restoration (``memory``), as only one tile is in
+        memory at a time; the output lives in ``out`` (on disk for a stack
+        larger than memory).
+    memory : MemoryModel
+        The restoration's memory, from :func:`measure_memory`; for
+        Richardson-Lucy in float32 about 55 bytes per scene voxel of
+        resident memory (31 live, the rest freed heap that glibc keeps).
     margin, blend : tuple of int, optional
         Context thrown away and cross-fade half-width per axis; default
         twice the PSF's radius and its radius (at least 1 voxel each).
@@ -134,9 +224,7 @@ def plan_tiles(
     blend = tuple(blend) if blend is not None else tuple(max(1, r) for r in radius)
 
     def tile_bytes(core: list[int]) -> float:
-        read = [min(c + 2 * (m + b), n) for c, m, b, n in zip(core, margin, blend, shape)]
-        scene = math.prod(r + k - 1 for r, k in zip(read, psf_shape))
-        return bytes_per_voxel * scene + _IO_BYTES_PER_VOXEL * math.prod(read)
+        return memory.tile_bytes(tuple(min(c + 2 * (m + b), n) for c, m, b, n in zip(core, margin, blend, shape)), psf_shape)
 
     counts = [1] * len(shape)
     core = list(shape)
@@ -172,6 +260,13 @@ def restore_tiled(
     out : array-like, optional
         Where to write, zero-filled, of shape ``plan.shape`` (a numpy array by default).
 
+    Notes
+    -----
+    The peak is that of one tile (``plan``'s memory model) plus what ``y``
+    and ``out`` keep themselves: h5py's default chunk caches held about
+    7.5 MiB more in the test of a 36 MiB stack; opened with ``rdcc_nbytes=0``
+    HDF5 needed 0.5-1.6 MiB. Leave that out of the cap given to :func:`plan_tiles`.
+
     Returns
     -------
     ``out``
@@ -185,5 +280,10 @@ def restore_tiled(
         if restored.shape != block.shape:
             raise ValueError(f"restore returned shape {restored.shape} for a tile of shape {block.shape}")
         del block
-        out[tile.write] = np.asarray(out[tile.write]) + restored[tile.keep] * tile.weight
+        weighted = tile.weighted(restored)
+        del restored
+        weighted += out[tile.write]
+        out[tile.write] = weighted
+        del weighted
+        release_free_heap()
     return out

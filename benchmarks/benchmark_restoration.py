@@ -1,5 +1,7 @@
 """Speed and accuracy of Richardson-Lucy: bench.solvers (torch) against scikit-image, sdeconv and RedLionfish.
 
+Images in :class:`RichardsonLucySuite`, volumes in :class:`RichardsonLucy3DSuite`.
+
 All solve the same case: 100 iterations on ``y`` reflect-padded by the PSF
 radius r, then cropped back. bench and skimage are the same model (zero
 outside the padded image, flat start, no clipping; skimage gets
@@ -35,6 +37,8 @@ THREADS = 2
 #: Third-party implementations, by their deconv-bench plugin and its iteration parameter.
 PLUGINS = {"sdeconv": ("sdeconv_richardson_lucy", "niter"), "redlionfish": ("redlionfish_richardson_lucy", "niter")}
 RATIO_REPEATS = 3
+#: The 3D suite: fresnel-zernike-3d's default stack and PSF sizes, fewer iterations (skimage takes seconds each).
+SHAPE_3D, PSF_SHAPE_3D, NUM_ITER_3D = (32, 128, 128), (15, 31, 31), 10
 
 
 def _inputs(size):
@@ -47,13 +51,14 @@ def _inputs(size):
     return y, psf
 
 
-def _skimage_rl(y, psf, dtype):
+def _skimage_rl(y, psf, dtype, num_iter=NUM_ITER):
+    """skimage's RL on ``y`` reflect-padded by the PSF radius on every axis, cropped back (images or volumes)."""
     from skimage.restoration import richardson_lucy as skimage_richardson_lucy
 
-    r = psf.shape[0] // 2
-    padded = np.pad(y, r, mode="reflect").astype(dtype)
-    x = skimage_richardson_lucy(padded, psf.astype(dtype), num_iter=NUM_ITER, clip=False)
-    return x[r:-r, r:-r]
+    radii = [(k // 2, k // 2) for k in psf.shape]
+    padded = np.pad(y, radii, mode="reflect").astype(dtype)
+    x = skimage_richardson_lucy(padded, psf.astype(dtype), num_iter=num_iter, clip=False)
+    return x[tuple(slice(r, r + n) for (r, _), n in zip(radii, y.shape))]
 
 
 def _plugin(library):
@@ -135,3 +140,84 @@ def _median_seconds(call):
         call()
         seconds.append(time.perf_counter() - begin)
     return statistics.median(seconds)
+
+
+class RichardsonLucy3DSuite:
+    """Richardson-Lucy on a volume, per voxel and iteration: bench.solvers against skimage and RedLionfish's CPU path.
+
+    The stack is the default size of ``fresnel-zernike-3d`` (32 x 128 x 128)
+    with a 15 x 31 x 31 confocal PSF, :data:`NUM_ITER_3D` iterations, float32
+    for all three. bench and skimage solve the same model (reflect padding by
+    the PSF radius, as :class:`RichardsonLucySuite`); RedLionfish
+    (``doRLDeconvolutionFromNpArrays(..., method="cpu")``, scipy FFTs,
+    circular, from ``u_0 = y``) gets the same padded stack and an even PSF box
+    (one zero plane, row and column first, where it expects the centre), so
+    its result differs from the others by its own model, not by the timing.
+    ``track_seconds_per_voxel_iteration`` is each library's median time over
+    voxels x iterations; ``track_time_ratio`` its time over bench's, both
+    timed in this process one after the other, as in the 2D suite. Torch runs
+    on :data:`THREADS` threads; skimage and RedLionfish are single-threaded.
+    """
+
+    params = (["bench", "skimage", "redlionfish"],)
+    param_names = ("library",)
+    timeout = 900
+    number = 1
+    repeat = (2, 3, 30.0)
+
+    def setup(self, library):
+        from bench.physics import confocal_psf_3d
+        from bench.volumes import load_volume
+
+        if library == "redlionfish":
+            try:
+                import RedLionfishDeconv  # noqa: F401
+            except ImportError as error:
+                raise NotImplementedError(f"RedLionfish is not installed ({error}): pip install RedLionfish") from None
+        torch.set_num_threads(THREADS)
+        rng = np.random.default_rng(0)
+        psf, _ = confocal_psf_3d(rng.uniform(-0.1, 0.1, 7), shape=PSF_SHAPE_3D, na=1.4, ni=1.518, excitation_um=0.488,
+                                 emission_um=0.52, pixel_um=0.04, z_ratio=3)  # fmt: skip
+        field = load_volume("phantom-cells", tuple(n + k - 1 for n, k in zip(SHAPE_3D, PSF_SHAPE_3D)), z_ratio=3)
+        self.y = (rng.poisson(1000 * blur_valid(field, psf)) / 1000).astype(np.float32)
+        self.psf = psf.astype(np.float32)
+        self.y_t, self.psf_t = torch.from_numpy(self.y)[None, None], torch.from_numpy(self.psf)[None, None]
+
+    def _run(self, library):
+        if library == "bench":
+            return richardson_lucy(self.y_t, self.psf_t, num_iter=NUM_ITER_3D, boundary="reflect")[0, 0].numpy()
+        if library == "skimage":
+            return _skimage_rl(self.y, self.psf, np.float32, num_iter=NUM_ITER_3D)
+        from RedLionfishDeconv import doRLDeconvolutionFromNpArrays
+
+        radii = [k // 2 for k in self.psf.shape]
+        kernel = np.zeros([k + 1 for k in self.psf.shape], dtype=np.float32)
+        kernel[1:, 1:, 1:] = self.psf
+        padded = np.pad(self.y, [(r, r) for r in radii], mode="reflect")
+        x = doRLDeconvolutionFromNpArrays(padded, kernel, niter=NUM_ITER_3D, method="cpu")
+        return x[tuple(slice(r, r + n) for r, n in zip(radii, self.y.shape))]
+
+    def time_richardson_lucy_3d(self, library):
+        self._run(library)
+
+    def peakmem_richardson_lucy_3d(self, library):
+        self._run(library)
+
+    def track_seconds_per_voxel_iteration(self, library):
+        """Median seconds of one call over voxels x iterations."""
+        return _median_seconds(lambda: self._run(library)) / (self.y.size * NUM_ITER_3D)
+
+    track_seconds_per_voxel_iteration.unit = "s / (voxel x iteration)"
+
+    def track_time_ratio(self, library):
+        """Median time of this library over bench's, measured here one after the other."""
+        peer, this = (_median_seconds(lambda lib=lib: self._run(lib)) for lib in ("bench", library))
+        return this / peer
+
+    track_time_ratio.unit = "x bench float32"
+
+    def track_max_abs_difference(self, library):
+        """Largest absolute difference from skimage (float32, same iterations; intensities in [0, 1])."""
+        return float(np.abs(self._run(library) - _skimage_rl(self.y, self.psf, np.float32, num_iter=NUM_ITER_3D)).max())
+
+    track_max_abs_difference.unit = "intensity"

@@ -139,39 +139,50 @@ def prepare_psf(psf: np.ndarray, *, background: float = 0.0, name: str = "psf") 
     return psf / total
 
 
-def resample_psf(psf: np.ndarray, from_um: float, to_um: float, *, size: int | None = None) -> np.ndarray:
+def resample_psf(
+    psf: np.ndarray,
+    from_um: float | Sequence[float],
+    to_um: float | Sequence[float],
+    *,
+    size: int | Sequence[int] | None = None,
+) -> np.ndarray:
     r"""A PSF sampled at ``from_um`` per pixel, resampled to ``to_um``, centred, odd-sized, unit sum.
 
     The output grid is centred on the PSF's centroid, so the result is centred
-    by construction (no separate sub-pixel shift). When the pixels grow
-    (``to_um > from_um``) the PSF is first smoothed by a Gaussian whose variance
-    is the difference of the two pixel boxes', :math:`(k^2 - 1)/12` input pixels²
-    with :math:`k = to/from`, so the coarse pixel integrates light as a camera
-    pixel does. Values are interpolated with cubic splines and clipped at 0.
+    by construction (no separate sub-pixel shift). Along an axis where the
+    pixels grow (``to_um > from_um``) the PSF is first smoothed by a Gaussian
+    whose variance is the difference of the two pixel boxes', :math:`(k^2 - 1)/12`
+    input pixels² with :math:`k = to/from`, so the coarse pixel integrates light
+    as a camera pixel does. Values are interpolated with cubic splines and clipped at 0.
 
     Parameters
     ----------
-    psf : (H, W) ndarray
+    psf : (H, W) or (D, H, W) ndarray
         Non-negative PSF (background already removed).
-    from_um, to_um : float
-        Pixel size of ``psf`` and of the target grid, micrometres.
-    size : int, optional
-        Odd side of the output; default: the same physical extent as the input.
+    from_um, to_um : float or sequence of float
+        Pixel size of ``psf`` and of the target grid, micrometres: one for
+        every axis, or one per axis ((dz, dy, dx) for a volume).
+    size : int or sequence of int, optional
+        Odd side(s) of the output; default: the same physical extent as the
+        input (for an image, the smaller side's, on both axes).
     """
-    if from_um <= 0 or to_um <= 0:
-        raise ValueError(f"pixel sizes must be positive micrometres, got {from_um} and {to_um}")
     psf = np.asarray(psf, dtype=np.float64)
+    from_um, to_um = (np.broadcast_to(np.asarray(v, dtype=np.float64), (psf.ndim,)) for v in (from_um, to_um))
+    if (from_um <= 0).any() or (to_um <= 0).any():
+        raise ValueError(f"pixel sizes must be positive micrometres, got {from_um.tolist()} and {to_um.tolist()}")
     ratio = to_um / from_um
     if size is None:
-        size = int(round(min(psf.shape) / ratio))
-        size -= 1 - size % 2
-    if size < 1 or size % 2 == 0:
-        raise ValueError(f"output PSF size must be a positive odd number, got {size}")
+        extents = [min(psf.shape)] * psf.ndim if psf.ndim == 2 else list(psf.shape)
+        size = [round(n / r) for n, r in zip(extents, ratio)]
+        size = [n - (1 - n % 2) for n in size]
+    sizes = list(np.broadcast_to(np.asarray(size, dtype=int), (psf.ndim,)))
+    if any(n < 1 or n % 2 == 0 for n in sizes):
+        raise ValueError(f"output PSF size must be a positive odd number per axis, got {size}")
     centroid = np.array(scipy.ndimage.center_of_mass(psf))
-    if ratio > 1:
-        psf = scipy.ndimage.gaussian_filter(psf, math.sqrt((ratio**2 - 1) / 12), mode="constant")
-    offsets = (np.arange(size) - size // 2) * ratio
-    coords = np.stack(np.meshgrid(centroid[0] + offsets, centroid[1] + offsets, indexing="ij"))
+    if (ratio > 1).any():
+        psf = scipy.ndimage.gaussian_filter(psf, np.sqrt(np.clip(ratio**2 - 1, 0, None) / 12), mode="constant")
+    axes = [c + (np.arange(n) - n // 2) * r for c, n, r in zip(centroid, sizes, ratio)]
+    coords = np.stack(np.meshgrid(*axes, indexing="ij"))
     resampled = np.clip(scipy.ndimage.map_coordinates(psf, coords, order=3, mode="constant"), 0, None)
     return resampled / resampled.sum()
 

@@ -9,16 +9,33 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import tifffile
+import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from bench.api import Scoring
 from bench.cases import validate_case
 from bench.config import compose, make_dataset
 from bench.datasets import widefield_dapi
-from bench.datasets._real import DATA_DIR, SHIPPED, ShippedData, ShippedDataError, optics_psf, resample_psf
-from bench.metrics import affine_fit, line_profile, psf_fwhm, ringing, score
+from bench.datasets._real import (
+    DATA_DIR,
+    SHIPPED,
+    ShippedData,
+    ShippedDataError,
+    optics_psf,
+    resample_psf,
+)
+from bench.metrics import (
+    CaseScorer,
+    affine_fit,
+    bead_fwhm,
+    line_profile,
+    psf_fwhm,
+    ringing,
+    score,
+)
 from bench.registry import load_registry
 from bench.runner import run_benchmark
+from bench.solvers import richardson_lucy
 
 #: name -> (number of cases, image shape, PSF shape, pixel size in µm, has a reference)
 DOCUMENTED = {
@@ -97,7 +114,8 @@ def test_dataset_yields_cases_of_documented_shapes_and_pixel_sizes(name):
 
 def test_shipped_tiffs_carry_the_pixel_sizes_the_datasets_state():
     stated = {"biosr_wf_sim": 0.0626, "widefield_dapi": 0.130, "airyscan_celegans": 0.0426, "lattice_lightsheet/im": 0.1015,
-              "lattice_lightsheet/psf": 0.1011, "beads_grid_confocal/grid": 0.02196, "beads_grid_confocal/psf": 0.02249}  # fmt: skip
+              "lattice_lightsheet/psf": 0.1011, "beads_grid_confocal/grid": 0.02196, "beads_grid_confocal/psf": 0.02249,
+              "beads_grid_confocal/beads": 0.02249}  # fmt: skip
     for name in SHIPPED.manifest:
         with tifffile.TiffFile(DATA_DIR / name) as tif:
             numerator, denominator = tif.pages[0].tags["XResolution"].value
@@ -210,3 +228,32 @@ def test_plane_datasets_refuse_unshipped_planes_and_unknown_cases(name):
         dataset_cls(planes=[99])
     with pytest.raises(ValueError, match=r"unknown case 'other'; cases are"):
         dataset.make_case("other")
+
+
+def test_bead_fwhm_of_gaussian_beads_is_their_width_per_axis():
+    z, y, x = np.meshgrid(np.arange(20), np.arange(40), np.arange(40), indexing="ij")
+    sigmas, centres = (2.0, 1.5, 1.0), [(9, 10, 12), (10, 28, 27)]
+    volume = sum(np.exp(-((z - c[0]) ** 2 / (2 * sigmas[0] ** 2) + (y - c[1]) ** 2 / (2 * sigmas[1] ** 2)
+                          + (x - c[2]) ** 2 / (2 * sigmas[2] ** 2))) for c in centres)  # fmt: skip
+    widths = bead_fwhm(volume + 0.1, [(c[0] + 1, c[1] - 1, c[2]) for c in centres])  # off by a voxel: found anyway
+    np.testing.assert_allclose(widths, [2.3548 * s for s in sigmas], rtol=0.05)
+    with pytest.raises(ValueError, match="3 indices each"):
+        bead_fwhm(volume, [(1, 2)])
+
+
+def test_real_confocal_stacks_are_3d_cases_and_restoration_narrows_the_beads():
+    """The shipped stacks with the measured 3D PSF; RL narrows the beads along z, y and x (the resolution scores)."""
+    _, cases = build("beads-grid-confocal-3d")
+    grid, beads = cases
+    assert grid.y.shape == (21, 150, 150) and beads.y.shape == (21, 116, 128) and grid.psf.shape == (17, 41, 41)
+    assert grid.meta["pixel_size_um"] == [0.125, 0.02196, 0.02196] and beads.meta["pixel_size_um"] == [0.125, 0.02249, 0.02249]
+    assert len(beads.meta["beads"]["positions"]) == 4 and grid.x is None
+    scorer = CaseScorer.for_case(beads)
+    raw = scorer(beads.y, None)
+    restored = richardson_lucy(torch.from_numpy(beads.y)[None, None], torch.from_numpy(beads.psf)[None, None], num_iter=20,
+                               boundary="valid")[0, 0].numpy()  # fmt: skip
+    sharp = scorer(restored, None)
+    assert 0.4 < raw["bead_fwhm_z_um"] < 0.8 and 0.1 < raw["bead_fwhm_x_um"] < 0.3  # confocal: ~0.6 um axially, ~0.2 laterally
+    for axis in "zyx":
+        assert sharp[f"bead_fwhm_{axis}_um"] < 0.8 * raw[f"bead_fwhm_{axis}_um"], axis
+    assert np.isfinite(CaseScorer.for_case(grid)(grid.y, None)["reblur_residual"])

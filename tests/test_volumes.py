@@ -13,6 +13,7 @@ from bench.config import compose, make_dataset
 from bench.metrics import psf_snr, score, seam_score, ssim
 from bench.physics import confocal_psf_3d, widefield_psf_3d
 from bench.registry import load_registry
+from bench.report import write_report
 from bench.runner import run_benchmark
 from bench.volumes import TRAIN_PHANTOM_SEED_OFFSET, VOLUME_PHANTOMS, load_volume
 
@@ -105,6 +106,9 @@ def test_runner_restores_volumes_and_skips_2d_methods_with_the_reason(tmp_path, 
     assert scores["richardson_lucy"] > scores["identity"] + 1
     with np.load(tmp_path / "outputs" / "richardson_lucy" / "phantom-beads-confocal-high.npz") as saved:
         assert saved["x_hat"].shape == (10, 24, 24)
+    write_report([tmp_path], tmp_path / "report", n_boot=10, panels=1)
+    page = (tmp_path / "report" / "leaderboard.html").read_text()
+    assert "No image panels" not in page and "xz below, yz right" in page and "data:image/png;base64" in page
 
 
 def test_ssim_on_volumes_is_skimage_3d():

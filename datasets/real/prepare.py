@@ -6,8 +6,8 @@ Run once by the maintainers (not at benchmark time)::
 
 SOURCE is the folder of byte-identical upstream files described in each
 sub-folder's README (BioSR, Haase/MPI-CBG, pycudadecon, deconwolf, sdeconv).
-It checks them against SOURCE/SHA256SUMS, keeps only the 2D planes the dataset
-plugins use, writes them with tifffile (ImageJ pixel-size metadata included),
+It checks them against SOURCE/SHA256SUMS, keeps only the 2D planes and 3D crops
+the dataset plugins use, writes them with tifffile (ImageJ pixel-size metadata included),
 copies the licence files and writes ``SHA256SUMS`` next to this script. The
 output is deterministic: running it twice gives byte-identical files.
 """
@@ -29,6 +29,14 @@ HERE = Path(__file__).resolve().parent
 GRID_PLANES = (9, 10, 11)
 BEAD_PSF_PLANE = 16
 LLS_RAW_PLANES = (10, 30, 50)
+#: 3D crops (beads-grid-confocal-3d): the whole grid stack (21 planes, deeper than the PSF so that
+#: re-blurring leaves an interior to score), the bead PSF's 17 planes around its centre (z=16 of 33:
+#: the rest is < 1 % of its energy per plane), and the bead stack's 21 planes around the beads' focus
+#: (z 23-24) over the box that holds its 4 beads.
+GRID_STACK = np.s_[:]
+BEAD_PSF_STACK = np.s_[8:25]
+BEAD_STACK = np.s_[14:35, 16:132, 14:142]
+Z_STEP_UM = 0.125
 
 
 def _sha256(path: Path) -> str:
@@ -48,6 +56,13 @@ def _write(path: Path, image: np.ndarray, pixel_um: float) -> None:
     tifffile.imwrite(path, image, imagej=True, resolution=(1 / pixel_um, 1 / pixel_um), metadata={"unit": "um"})
 
 
+def _write_stack(path: Path, stack: np.ndarray, pixel_um: float, z_um: float) -> None:
+    """3D stack with its lateral pixel size and plane spacing in ImageJ metadata (micrometres)."""
+    tifffile.imwrite(
+        path, stack, imagej=True, resolution=(1 / pixel_um, 1 / pixel_um), metadata={"unit": "um", "spacing": z_um, "axes": "ZYX"}
+    )
+
+
 def prepare(source: Path) -> None:
     _check_source(source)
     biosr = source / "biosr_widefield_sim_pairs"
@@ -61,6 +76,10 @@ def prepare(source: Path) -> None:
         _write(HERE / "beads_grid_confocal" / f"grid_1AU_z{z:02d}.tif", grid[z], 0.02196)
     bead_psf = tifffile.imread(haase / "psf_avg_4beads_derived.tif")
     _write(HERE / "beads_grid_confocal" / f"psf_avg_4beads_z{BEAD_PSF_PLANE}.tif", bead_psf[BEAD_PSF_PLANE], 0.02249)
+    _write_stack(HERE / "beads_grid_confocal" / "grid_1AU_stack.tif", grid[GRID_STACK], 0.02196, Z_STEP_UM)
+    _write_stack(HERE / "beads_grid_confocal" / "psf_avg_4beads_stack.tif", bead_psf[BEAD_PSF_STACK], 0.02249, Z_STEP_UM)
+    beads = tifffile.imread(haase / "Bead_Image1_crop.tif")
+    _write_stack(HERE / "beads_grid_confocal" / "beads_stack.tif", beads[BEAD_STACK], 0.02249, Z_STEP_UM)
 
     lls = source / "lattice_lightsheet_pycudadecon"
     raw = tifffile.imread(lls / "im_raw.tif")
