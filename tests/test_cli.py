@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import bench.cli
 from bench.cli import main
 
 
@@ -44,3 +45,19 @@ def test_cli_export_writes_each_case(tmp_path):
     assert main(["datasets", "export", "smoke", str(tmp_path)]) == 0
     meta = json.loads((tmp_path / "meta.json").read_text())
     assert len(meta) == 4 and all((tmp_path / f"{case_id}.npz").exists() for case_id in meta)
+
+
+def test_a_skipped_method_fails_the_run_only_when_named(monkeypatch, tmp_path, capsys):
+    """`--method all` on volumes skips the 2D-only methods: that is reported, not an exit code 1."""
+    import pandas as pd
+
+    import bench.report
+    import bench.runner
+    from bench.runner import RunOutcome
+
+    outcome = RunOutcome(tmp_path, pd.DataFrame({"status": [], "label": []}), pd.DataFrame(), skipped={"wiener": "2D only"})
+    monkeypatch.setattr(bench.runner, "run_benchmark", lambda *args, **kwargs: outcome)
+    monkeypatch.setattr(bench.report, "print_leaderboard", lambda *args: None)
+    assert main(["run", "--method", "all", "--dataset", "smoke"]) == 0
+    assert main(["run", "--method", "wiener", "--dataset", "smoke"]) == 1
+    assert "no result from: wiener" in capsys.readouterr().err
