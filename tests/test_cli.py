@@ -2,7 +2,6 @@ import json
 import subprocess
 import sys
 
-import bench.cli
 from bench.cli import main
 
 
