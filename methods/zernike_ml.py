@@ -21,7 +21,6 @@ from bench.psf_model import zernike_psf_model
 from bench.solvers import NOISE_FLOOR, noise_std
 
 
-
 class Method(BaseMethod):
     r"""Zernike coefficients (and f_c) of the datasets' PSF model fitted to one image by Whittle likelihood.
 
@@ -173,16 +172,23 @@ class Method(BaseMethod):
         info.update(fc=fits[0][1], nll=fits[0][2], window=window)
         return Result(x_hat=x_hat, psf_hat=psf_hat, info=info)
 
-    def _fit(self, y: torch.Tensor, fc_known: float | None, window: int) -> tuple[torch.Tensor, float, float]:
-        """Best start's PSF (1, 1, k, k), f_c and negative log-likelihood per frequency for one float64 image."""
+    def _fit(
+        self, y: torch.Tensor, fc_known: float | None, window: int, start: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, float, float]:
+        """Best start's PSF (1, 1, k, k), f_c and negative log-likelihood per frequency for one float64 image.
+
+        ``start`` (n, 8) replaces the random starting coefficients (for diagnostics such as a start at the truth).
+        """
         model = zernike_psf_model(self.kernel_size)
         power = welch_power(y.diff(dim=-1), window)[0] + welch_power(y.diff(dim=-2), window)[0]
         radius = frequency_radius(window, dtype=y.dtype)
         keep = radius * window >= self.MIN_RING
         expected_periodogram = WindowedSpectrum(window, y.dtype)
-        n = self.starts
+        n = self.starts if start is None else len(start)
         generator = torch.Generator().manual_seed(self.seed)
         theta = (2 * torch.rand(n, len(NOLL_INDICES), generator=generator, dtype=y.dtype) - 1) * self.START_AMPLITUDE
+        if start is not None:
+            theta = start.to(y.dtype).clone()
         fc_logit = torch.logit((torch.randperm(n, generator=generator, dtype=y.dtype) + 0.5) / n)  # stratified
         # Image and noise levels start from the spectrum of y itself (beta = 2 at the lowest kept rings, the highest ring).
         image_power = power / differences_power(window, y.dtype).clamp(min=1e-12)
