@@ -225,7 +225,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from bench.report import print_leaderboard
-    from bench.runner import run_benchmark
+    from bench.run.runner import run_benchmark
 
     quoted = lambda text: None if text is None else "'" + text.replace("'", "\\'") + "'"
     options = {
@@ -303,7 +303,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export_results(args: argparse.Namespace) -> int:
-    from bench.benchopt_export import write_benchopt
+    from bench.report.benchopt import write_benchopt
 
     written = write_benchopt(args.runs, args.out)
     console.print(f"wrote {', '.join(str(path) for path in written)}; render with `benchopt plot {args.out}`")

@@ -279,7 +279,7 @@ def run_timing(
     """
     from bench.config import make_method, split_overrides
     from bench.registry import load_registry
-    from bench.runner import call_method, resolve_methods
+    from bench.run.runner import call_method, resolve_methods
 
     torch_device = torch.device(device)
     if torch_device.type == "cuda" and not torch.cuda.is_available():

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from test_report import IMAGES, NOISES, _write_run
 
-from bench.benchopt_export import OBJECTIVE_NAME, benchopt_results
+from bench.report.benchopt import OBJECTIVE_NAME, benchopt_results
 from bench.cli import main
 from bench.report import read_run
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from bench.registry import UnknownPluginError
-from bench.runner import run_benchmark
+from bench.run.runner import run_benchmark
 from tests.conftest import TEST_PLUGINS
 
 
@@ -115,7 +115,7 @@ def test_non_finite_output_is_an_error_row(tmp_path):
 def test_finished_rows_read_back_keep_text_ids(tmp_path):
     """A resumed run matches finished rows by case id: ``007`` must not come back as the number 7."""
     from bench.runfolder import RunFolder
-    from bench.runner import CASE_COLUMNS
+    from bench.run.runner import CASE_COLUMNS
 
     pd.DataFrame({"method": ["m"], "case_id": ["007"], "image": ["01"], "noise": ["0.10"], "status": ["ok"]}).to_csv(
         tmp_path / "cases.csv", index=False

@@ -6,7 +6,7 @@ merges the ``cases.csv`` of several runs (a run per dataset, or a sweep of one
 dataset parameter such as ``dataset.theta_max``), and writes ``cases.csv``,
 ``leaderboard.csv`` (also under benchopt's column names; not a benchopt result
 file, which ``bench export --format benchopt`` writes), ``significance.csv``,
-``leaderboard.md`` and the static page ``leaderboard.html`` (:mod:`bench.html`).
+``leaderboard.md`` and the static page ``leaderboard.html`` (:mod:`bench.report.html`).
 
 Rows are grouped and shown by ``label``, the method with the parameters that
 tell its runs apart (:func:`bench.config.method_label`): a ``budget=full`` and a
@@ -455,7 +455,7 @@ def benchopt_columns(summary: pd.DataFrame) -> pd.DataFrame:
     noise level, both in benchopt's ``Name[param=value,...]`` form: the
     parameters that tell the runs or the merged configurations apart. These
     are aggregated rows, not a benchopt result file (no ``idx_rep``,
-    ``stop_val``): :mod:`bench.benchopt_export` writes that one, per case.
+    ``stop_val``): :mod:`bench.report.benchopt` writes that one, per case.
     """
     frame = summary.copy()
     metrics = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean")]
@@ -561,7 +561,7 @@ def write_report(
     run_dirs: Iterable[Path], out: Path, *, panels: int = 3, n_boot: int = 2000, seed: int = 0
 ) -> list[Path]:
     """``bench report``: merge runs and write the tables and the static page into ``out``; returns the paths."""
-    from bench.html import render_page
+    from bench.report.html import render_page
 
     runs = [read_run(Path(directory)) for directory in run_dirs]
     cases = load_runs(runs)

@@ -1,7 +1,7 @@
 """Run methods on a dataset's cases: plan, run each (method, case) on a Dask worker, write as you go, resume.
 
 The client (this process) plans the run, submits one task per unfinished
-(method label, case) to :mod:`bench.engine` and is the only writer: each
+(method label, case) to :mod:`bench.run.engine` and is the only writer: each
 row is added to ``cases.csv`` atomically as its task finishes, under the run
 folder's lock (:class:`bench.runfolder.RunFolder`), so a crash loses nothing
 finished and two runs into one folder lose no row.
@@ -57,7 +57,7 @@ from bench.config import (
     method_parameters,
     split_overrides,
 )
-from bench.engine import Task, TaskFailure, dask_client, engine_settings, run_tasks
+from bench.run.engine import Task, TaskFailure, dask_client, engine_settings, run_tasks
 from bench.images_out import restoration_path, write_restoration
 from bench.metrics import NO_REFERENCE_SCORES, CaseScorer
 from bench.registry import Registry, load_registry
