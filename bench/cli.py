@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -224,7 +224,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bench.report import print_leaderboard
+    from bench.report.tables import print_leaderboard
     from bench.run.runner import run_benchmark
 
     quoted = lambda text: None if text is None else "'" + text.replace("'", "\\'") + "'"
@@ -295,7 +295,7 @@ def _timing(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bench.report import write_report
+    from bench.report.publish import write_report
 
     written = write_report(args.runs, args.out, panels=args.panels, n_boot=args.bootstrap)
     console.print(f"wrote {', '.join(str(path) for path in written)}")

@@ -21,8 +21,8 @@ import pytest
 
 from bench.cli import main
 from bench.run.engine import START_TOPIC
-from bench.report import read_cases
 from bench.run.runner import run_benchmark
+from bench.runfolder import read_cases
 from tests.conftest import TEST_PLUGINS
 
 GOOD = "scaled,blind_psf,identity"

@@ -20,16 +20,24 @@ import html
 import io
 import json
 import math
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench.report import (
-    ALL_NOISE, LABELS, MIN_IMAGES, Run, format_ci, format_seconds, format_value, pooled_rows, ranked_rows, ranking_metric,
-)  # fmt: skip
+from bench.report.stats import ALL_NOISE, MIN_IMAGES, ranking_metric
+from bench.report.tables import (
+    LABELS,
+    format_ci,
+    format_seconds,
+    format_value,
+    pooled_rows,
+    ranked_rows,
+)
+from bench.runfolder import Run
 
 __all__ = ["render_page"]
 
@@ -267,7 +275,7 @@ def _time_quality_figure(rows: pd.DataFrame, metric: str | None, colors: dict) -
     axis.set_xscale("log")
     axis.set_xlabel(f"median time per image, s ({', '.join(sorted(set(pooled['device'].astype(str))))})")
     axis.set_ylabel(f"mean {LABELS.get(metric, metric)}")
-    axis.set_title(f"Quality against time: up and to the left is better")
+    axis.set_title("Quality against time: up and to the left is better")
     axis.grid(alpha=0.3, which="both")
     _legend(figure, axis)
     return _figure_html(figure, "Median time per image (log scale) against mean score over every case, with its 95% interval.")
@@ -302,7 +310,7 @@ def _panels(cases: pd.DataFrame, runs: Sequence[Run], count: int) -> list[str]:
     if count <= 0:
         return []
     by_directory = {str(run.directory): run for run in runs}
-    outputs = [by_directory[r.run].output(r.method, r.label, r.case_id) for r in cases.itertuples()]
+    outputs = [by_directory[r.run].output(r.label, r.case_id) for r in cases.itertuples()]
     cases = cases.assign(output_file=outputs)
     has_output = np.array([path.exists() for path in outputs], dtype=bool)
     saved = cases[(cases["status"] == "ok").to_numpy() & has_output]
