@@ -10,14 +10,21 @@ import scipy.ndimage
 import scipy.signal
 
 from bench.api import Case
-from bench.datasets._real import SHIPPED, ShippedPlanes, as_case_psf, case_meta, prepare_psf, resample_psf, to_unit_range
+from bench.datasets._real import (
+    BEAD_PIXEL_UM,
+    BEAD_PSF,
+    SHIPPED,
+    ShippedPlanes,
+    as_case_psf,
+    bead_psf,
+    case_meta,
+    to_unit_range,
+)  # fmt: skip
 
 GRID = "beads_grid_confocal/grid_1AU_z{z:02d}.tif"
-BEAD_PSF = "beads_grid_confocal/psf_avg_4beads_z16.tif"
 #: Shipped in-focus planes of the grid stack (the focus is z~10 of 21, 125 nm steps).
 PLANES = (9, 10, 11)
 GRID_PIXEL_UM = 0.02196
-BEAD_PIXEL_UM = 0.02249
 #: Detector offset in counts: the minimum of both 8-bit stacks and the median of the mostly empty bead stack.
 OFFSET = 1.0
 
@@ -75,7 +82,3 @@ class Dataset(ShippedPlanes):
         )  # fmt: skip
         return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)
 
-
-def bead_psf(pixel_um: float, *, size: int | None = None) -> np.ndarray:
-    """The bead PSF's in-focus plane resampled to ``pixel_um`` (default size: its ±0.45 µm extent)."""
-    return resample_psf(prepare_psf(SHIPPED.read(BEAD_PSF)), BEAD_PIXEL_UM, pixel_um, size=size)

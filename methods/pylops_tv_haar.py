@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pylops
 
-from bench.methods._pylops import haar_details
-from bench.methods.pylops_tv import Method as TotalVariation
+from bench.methods._pylops import SplitBregmanTV, haar_details
+from bench.rules import RULES
+
+#: lambda = 3.4 * max(sigma_hat, 1e-4) ** 2, see the class Notes.
+LAM = RULES["pylops_tv_haar.lam"]
 
 
-class Method(TotalVariation):
+class Method(SplitBregmanTV):
     r"""TV + Haar L1 deconvolution of the extended field by split Bregman.
 
     Parameters
@@ -56,9 +59,9 @@ class Method(TotalVariation):
         self,
         *,
         lam: float | None = None,
-        lam_scale: float = 3.4,
-        lam_power: float = 2.0,
-        sigma_floor: float = 1e-4,
+        lam_scale: float = LAM.scale,
+        lam_power: float = LAM.power,
+        sigma_floor: float = LAM.floor,
         haar_ratio: float = 1.0,
         level: int = 5,
         rho: float = 0.03,
