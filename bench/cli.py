@@ -334,14 +334,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bench.cases import CaseStore, default_cache_dir
+    from bench.cases import CaseStore, cache_dir
     from bench.config import compose, make_dataset
     from bench.registry import load_registry
 
     registry = load_registry()
     cfg = compose(args.overrides, dataset=args.name)
     dataset, params = make_dataset(cfg, registry)
-    cache = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+    cache = cache_dir(cfg.cache_dir)
     destination = CaseStore(dataset, params, cache).export(args.directory)
     console.print(f"wrote {len(dataset.case_ids())} cases of {args.name} to {destination}/")
     return 0

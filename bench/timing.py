@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,13 +72,13 @@ def fit_scaling(pixels: Sequence[float], seconds: Sequence[float]) -> ScalingFit
 
 def timing_case(size: int, image: str = "camera", noise: str = "medium", overrides: Sequence[str] = ()) -> Case:
     """The ``fresnel-zernike`` case that times methods at ``size``²: ``image`` at ``noise``, cached like any case."""
-    from bench.cases import CaseStore, default_cache_dir
+    from bench.cases import CaseStore, cache_dir
     from bench.config import compose, make_dataset
     from bench.registry import load_registry
 
     cfg = compose([*overrides, f"dataset.size={size}", f"dataset.images=[{image}]", f"noise={noise}"])
     data, params = make_dataset(cfg, load_registry())
-    return CaseStore(data, params, Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()).load()[0]
+    return CaseStore(data, params, cache_dir(cfg.cache_dir)).load()[0]
 
 
 def run_timing(

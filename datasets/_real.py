@@ -15,7 +15,6 @@ Pixel sizes are in micrometres, as ``(dy, dx)`` in every case's ``meta``.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
@@ -25,6 +24,7 @@ import scipy.ndimage
 import tifffile
 
 from bench.api import BaseDataset
+from bench.files import sha256_file
 from bench.physics import NOLL_INDICES, zernike_psf
 
 __all__ = [
@@ -84,7 +84,7 @@ class ShippedData:
                 f"shipped data file {path} is missing; reinstall deconv-bench "
                 "(pip install -c constraints.txt -e .) or restore it with `git checkout -- datasets/real`"
             )
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = sha256_file(path)
         if digest != self.manifest[name]:
             raise ShippedDataError(
                 f"shipped data file {path} does not match its sha256 in SHA256SUMS "

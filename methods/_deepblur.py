@@ -34,8 +34,8 @@ from bench.physics import NOLL_INDICES, FFTConvolver, pad, psf_to_otf, zernike_p
 from bench.rules import NOISE_FLOOR
 from bench.solvers import noise_std
 from bench.training import (
-    Degradations, fit_stage, load_checkpoint, mean_psf_snr, mean_psnr, save_checkpoint, start_training, training_card,
-    validation_set,
+    Degradations, fit_stage, load_checkpoint, mean_psf_snr, mean_psnr, save_checkpoint, standardize, start_training,
+    training_card, validation_set,
 )  # fmt: skip
 
 #: Positions in the coefficient vector of the even Zernike modes (defocus,
@@ -44,13 +44,6 @@ from bench.training import (
 #: degrees, and even modes are invariant under that rotation), so their global
 #: sign cannot be identified from data: the loss takes the better of both signs.
 EVEN_MODES = tuple(i for i, noll in enumerate(NOLL_INDICES) if noll in (4, 5, 6, 11, 12, 13, 14, 15))
-
-
-def standardize(y: torch.Tensor) -> torch.Tensor:
-    """Zero mean, unit standard deviation per image: identification must not depend on exposure."""
-    mean = y.mean(dim=(-2, -1), keepdim=True)
-    std = y.std(dim=(-2, -1), keepdim=True).clamp(min=1e-6)
-    return (y - mean) / std
 
 
 def _stage(channels_in: int, width: int, blocks: int) -> nn.Sequential:
@@ -77,7 +70,7 @@ class ResNetEncoder(nn.Module):
         )
 
     def forward(self, y: torch.Tensor, modulation: torch.Tensor | None = None) -> torch.Tensor:
-        features = self.stem(standardize(y))
+        features = self.stem(standardize(y)[0])
         # Per stage, a scale and a shift of its channels: (B, 2 * width) each, in stage order.
         films = modulation.split([2 * width for width in self.widths], dim=1) if modulation is not None else None
         for i, stage in enumerate(self.stages):

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.metrics import psf_canvas
 from bench.report.stats import ALL_NOISE, MIN_IMAGES, ranking_metric
 from bench.report.tables import (
     LABELS,
@@ -353,13 +354,13 @@ def _case_arrays(manifest_json: str, case_id: str) -> dict[str, np.ndarray | Non
 def _regenerate(manifest_json: str) -> Path:
     from omegaconf import OmegaConf
 
-    from bench.cases import CaseStore, default_cache_dir
+    from bench.cases import CaseStore, cache_dir
     from bench.config import make_dataset
     from bench.registry import load_registry
 
     config = json.loads(manifest_json)["config"]
     data, params = make_dataset(OmegaConf.create({"dataset": config["dataset"]}), load_registry())
-    store = CaseStore(data, params, default_cache_dir())
+    store = CaseStore(data, params, cache_dir())
     store.load()
     return store.directory
 
@@ -440,12 +441,8 @@ def _psf_crop(psf: np.ndarray) -> int:
 
 def _center(psf: np.ndarray, size: int) -> np.ndarray:
     """The PSF scaled to unit sum, on a ``size`` x ``size`` window around its centre (zero-padded)."""
-    psf = np.asarray(psf, dtype=float) / max(float(np.sum(psf)), 1e-12)
-    canvas = np.zeros((size, size))
-    h, w = min(size, psf.shape[0]), min(size, psf.shape[1])
-    top, left = (psf.shape[0] - h) // 2, (psf.shape[1] - w) // 2
-    canvas[(size - h) // 2 : (size - h) // 2 + h, (size - w) // 2 : (size - w) // 2 + w] = psf[top : top + h, left : left + w]
-    return canvas
+    psf = np.asarray(psf, dtype=float)
+    return psf_canvas(psf / max(float(np.sum(psf)), 1e-12), (size, size))
 
 
 # ----------------------------------------------------------------------------- text helpers

@@ -48,7 +48,7 @@ import torch
 from omegaconf import OmegaConf
 
 from bench.api import BaseMethod, Case, track_of
-from bench.cases import CaseStore, default_cache_dir
+from bench.cases import CaseStore, cache_dir
 from bench.codeversion import code_digest
 from bench.config import (
     compose,
@@ -159,7 +159,7 @@ def run_benchmark(
         raise ValueError("device=cuda requested but torch sees no CUDA device; use --device cpu")
     timeouts = _timeouts(cfg, names)
     data, data_params = make_dataset(cfg, registry)
-    store = CaseStore(data, data_params, Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir())
+    store = CaseStore(data, data_params, cache_dir(cfg.cache_dir))
     cases = store.load()
     folder = RunFolder(_output_folder(cfg.out, create=not dry_run))
     for source, error in broken.items():
