@@ -164,11 +164,11 @@ def timed(call: Callable[[], T], device: torch.device) -> tuple[T, Timing]:
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
         high_water = _reset_peak_rss()
-        rss_before = _status_kb("VmRSS") if high_water else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rss_before = (_status_kb("VmRSS") or 0) if high_water else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         begin = time.perf_counter()
         result = call()
         seconds = time.perf_counter() - begin
-        rss_after = _status_kb("VmHWM") if high_water else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rss_after = (_status_kb("VmHWM") or 0) if high_water else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         peak = max(rss_after - rss_before, 0) / 1024
     return result, Timing(seconds=seconds, peak_memory_mb=peak, device=device_name(device))
 

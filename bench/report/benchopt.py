@@ -207,7 +207,7 @@ def _uniform_types(frame: pd.DataFrame) -> pd.DataFrame:
 
     Parquet stores one type per column; numbers of mixed int and float stay numbers.
     """
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.select_dtypes(include="object").columns:
         kinds = {"number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
                  for v in frame[column].dropna()}  # fmt: skip
         if len(kinds) > 1:

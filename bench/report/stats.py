@@ -137,10 +137,10 @@ def bootstrap_mean(
     ``units`` groups values that must be resampled together (the cases of
     one image); by default every value is its own unit.
     """
-    values = np.asarray(values, dtype=float)
-    units = (np.arange(len(values)) if units is None else np.asarray(units)).astype(str)
-    universe = sorted(set(units[np.isfinite(values)]))
-    return _bootstrap(values, units, universe, _resamples(len(universe), n_boot, seed), confidence)
+    numbers = np.asarray(values, dtype=float)
+    labels = (np.arange(len(numbers)) if units is None else np.asarray(units)).astype(str)
+    universe = sorted(set(labels[np.isfinite(numbers)]))
+    return _bootstrap(numbers, labels, universe, _resamples(len(universe), n_boot, seed), confidence)
 
 
 def summarize(cases: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
