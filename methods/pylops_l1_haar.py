@@ -56,7 +56,8 @@ class Method(PyLopsMethod):
 
     The method is not told the noise: :math:`\hat\sigma` is
     :func:`bench.physics.estimate_noise_std` and :math:`\lambda = 8.5\,
-    \hat\sigma^2` (the MAP scaling, :math:`p = 2`), fitted on 7 training
+    \hat\sigma^2` (the MAP scaling, :math:`p = 2`), fitted (``RULES["pylops_l1_haar.lam"]`` in :mod:`bench.rules`, refitted by
+    ``python calibration/noise_rules.py``) on 7 training
     images at the four provisional noise levels: 25.19 dB mean PSNR, against
     25.54 dB with the best weight per image. Five levels beat three by up
     to 1.7 dB at medium noise (seven change nothing); 100 iterations (about

@@ -43,7 +43,8 @@ class Method(SplitBregmanTV):
     approximation too would pull the mean towards 0, since PyLops starts the
     split variables at 0). The slides of seed 003 found this combination
     sharpest. Here it ties TV: with :math:`\lambda = 3.4\,\hat\sigma^2`
-    (fitted on 7 training images at the four provisional noise levels,
+    (``RULES["pylops_tv_haar.lam"]``, refitted by ``python calibration/noise_rules.py``;
+    fitted on 7 training images at the four provisional noise levels,
     :math:`\hat\sigma` from :func:`bench.physics.estimate_noise_std`) it
     scores 26.46 dB mean PSNR against 26.45 dB for TV, and run to
     convergence it is not better than TV either. A larger Haar penalty

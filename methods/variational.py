@@ -71,7 +71,8 @@ class Method(BaseMethod):
     c\,\hat\sigma^2` for L2 (the MAP scaling) and :math:`\lambda =
     c\,\hat\sigma^2 / \bar y` for KL (:math:`\bar y / \hat\sigma^2` estimates
     the photon gain that scales a Poisson log-likelihood). :math:`c` and
-    :math:`\sigma_0` were fitted per (data, prior) to the mean PSNR over 7
+    :math:`\sigma_0` (``RULES["variational[data=..,prior=..].lam"]``, refitted by
+    ``python calibration/noise_rules.py``) were fitted per (data, prior) to the mean PSNR over 7
     training images at the four provisional noise levels: KL + TV 26.07 dB,
     L2 + TV 25.97 dB; on 6 other training images L2 + TV led by 0.13 dB and
     0.02 in SSIM, so the simpler L2 is the default. With the L1 prior even
