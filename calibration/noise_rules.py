@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -145,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--power-step", type=float, default=0.25, help="powers tried: shipped and +- this (default 0.25)")
     parser.add_argument("--tolerance", type=float, default=0.05, help="dB: shipped within this of the refit reproduces")
     args = parser.parse_args(argv)
-    names = list(FITS) if args.rules == "all" else [name.strip() for name in args.rules.split(",")]
+    # Commas inside brackets belong to a name (variational[data=l2,prior=tv].lam).
+    names = list(FITS) if args.rules == "all" else [n.strip() for n in re.split(r",(?![^\[]*\])", args.rules)]
     unknown = [name for name in names if name not in FITS]
     if unknown:
         print(f"unknown rule(s) {unknown}; choose among {', '.join(FITS)}", file=sys.stderr)
