@@ -190,6 +190,6 @@ def test_report_refuses_a_run_of_an_older_format_naming_the_command_that_recompu
     manifest = json.loads((run / "manifest.json").read_text())
     (run / "manifest.json").write_text(json.dumps({**manifest, "format": 1, "methods": ["wiener", "rl"]}))
     assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 2
-    out = " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().err.split())
     assert f"recompute it: rm -r {run} && bench run --method wiener,rl --dataset toy --out {run}" in out
     assert not (tmp_path / "out").exists()
