@@ -278,6 +278,10 @@ BIOSR_PAIRS = {
 }
 BIOSR_PIXEL_UM = 0.0626
 
+#: The MPI-CBG confocal (beads-grid-confocal, 2D and 3D): the line grid's pixel, and the detector
+#: offset in counts (the minimum of both 8-bit stacks and the median of the mostly empty bead stack).
+CONFOCAL_GRID_PIXEL_UM = 0.02196
+CONFOCAL_OFFSET = 1.0
 #: The MPI-CBG confocal's 4-bead average PSF and its pixel.
 BEAD_PSF = "beads_grid_confocal/psf_avg_4beads_z16.tif"
 BEAD_PIXEL_UM = 0.02249

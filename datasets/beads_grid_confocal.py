@@ -13,6 +13,8 @@ from bench.api import Case
 from bench.datasets._real import (
     BEAD_PIXEL_UM,
     BEAD_PSF,
+    CONFOCAL_GRID_PIXEL_UM,
+    CONFOCAL_OFFSET,
     SHIPPED,
     ShippedPlanes,
     as_case_psf,
@@ -24,9 +26,6 @@ from bench.datasets._real import (
 GRID = "beads_grid_confocal/grid_1AU_z{z:02d}.tif"
 #: Shipped in-focus planes of the grid stack (the focus is z~10 of 21, 125 nm steps).
 PLANES = (9, 10, 11)
-GRID_PIXEL_UM = 0.02196
-#: Detector offset in counts: the minimum of both 8-bit stacks and the median of the mostly empty bead stack.
-OFFSET = 1.0
 
 
 class Dataset(ShippedPlanes):
@@ -72,13 +71,13 @@ class Dataset(ShippedPlanes):
 
     def make_case(self, case_id: str) -> Case:
         plane = self.plane(case_id)
-        y, scale = to_unit_range(SHIPPED.read(plane), OFFSET)
-        psf = bead_psf(GRID_PIXEL_UM, size=self.psf_size)
+        y, scale = to_unit_range(SHIPPED.read(plane), CONFOCAL_OFFSET)
+        psf = bead_psf(CONFOCAL_GRID_PIXEL_UM, size=self.psf_size)
         meta = case_meta(
-            case_id, GRID_PIXEL_UM, [plane, BEAD_PSF],
-            psf_source=f"measured: 4-bead average, same microscope, resampled {BEAD_PIXEL_UM} -> {GRID_PIXEL_UM} um",
+            case_id, CONFOCAL_GRID_PIXEL_UM, [plane, BEAD_PSF],
+            psf_source=f"measured: 4-bead average, same microscope, resampled {BEAD_PIXEL_UM} -> {CONFOCAL_GRID_PIXEL_UM} um",
             line_profile={"axis": 0, "positions": self.line_positions},
-            offset=OFFSET, intensity_scale=scale,
+            offset=CONFOCAL_OFFSET, intensity_scale=scale,
         )  # fmt: skip
         return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)
 
