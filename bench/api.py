@@ -12,7 +12,6 @@ configuration and ``bench run`` overrides them with ``<name>.<param>=value``.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import inspect
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 import torch
+
+from bench.files import sha256_file
 
 __all__ = [
     "TRACKS", "BaseDataset", "BaseMethod", "Case", "LearnedMethod", "Optics", "Result", "Scoring", "blind_track",
@@ -316,7 +317,7 @@ class LearnedMethod(BaseMethod):
 
     def weights_digest(self) -> str | None:
         path = self.checkpoint_path(self.preset)
-        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        return sha256_file(path) if path.is_file() else None
 
     def unavailable(self, device: torch.device) -> str | None:
         reason = super().unavailable(device)

@@ -30,22 +30,19 @@ import numpy as np
 from bench.api import BaseDataset, Case
 from bench.checks import check_image, check_psf
 from bench.codeversion import code_digest
-from bench.files import write_atomic
+from bench.files import sha256_file, write_atomic
 
-__all__ = ["CaseStore", "default_cache_dir", "npz_bytes", "sha256_file", "validate_case"]
+__all__ = ["CaseStore", "cache_dir", "npz_bytes", "validate_case"]
 
 _FORMAT_VERSION = 1
 _ARRAYS = ("y", "x", "psf")
 
 
-def default_cache_dir() -> Path:
-    """``$DECONV_BENCH_CACHE``, else ``~/.cache/deconv-bench``."""
+def cache_dir(configured: str | Path | None = None) -> Path:
+    """Where cases are cached: ``configured`` (the ``cache_dir`` setting), else ``$DECONV_BENCH_CACHE``, else ``~/.cache/deconv-bench``."""
+    if configured:
+        return Path(configured)
     return Path(os.environ.get("DECONV_BENCH_CACHE", Path.home() / ".cache" / "deconv-bench"))
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -225,8 +225,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bench.report import print_leaderboard
-    from bench.runner import run_benchmark
+    from bench.report.tables import print_leaderboard
+    from bench.run.runner import run_benchmark
 
     quoted = lambda text: None if text is None else "'" + text.replace("'", "\\'") + "'"
     options = {
@@ -298,7 +298,7 @@ def _timing(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bench.report import write_report
+    from bench.report.publish import write_report
 
     written = write_report(args.runs, args.out, panels=args.panels, n_boot=args.bootstrap)
     console.print(f"wrote {', '.join(str(path) for path in written)}")
@@ -306,7 +306,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export_results(args: argparse.Namespace) -> int:
-    from bench.benchopt_export import write_benchopt
+    from bench.report.benchopt import write_benchopt
 
     written = write_benchopt(args.runs, args.out)
     console.print(f"wrote {', '.join(str(path) for path in written)}; render with `benchopt plot {args.out}`")
@@ -337,14 +337,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bench.cases import CaseStore, default_cache_dir
+    from bench.cases import CaseStore, cache_dir
     from bench.config import compose, make_dataset
     from bench.registry import load_registry
 
     registry = load_registry()
     cfg = compose(args.overrides, dataset=args.name)
     dataset, params = make_dataset(cfg, registry)
-    cache = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+    cache = cache_dir(cfg.cache_dir)
     destination = CaseStore(dataset, params, cache).export(args.directory)
     console.print(f"wrote {len(dataset.case_ids())} cases of {args.name} to {destination}/")
     return 0

@@ -1,12 +1,13 @@
-"""Files that are complete or absent: atomic writes with the user's default permissions."""
+"""Files: written complete or not at all (with the user's default permissions), and their checksums."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+__all__ = ["sha256_file", "write_atomic"]
 
 
 def _default_mode() -> int:
@@ -33,3 +34,8 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

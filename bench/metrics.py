@@ -37,8 +37,9 @@ from skimage.filters import threshold_otsu
 from bench.api import Case, Scoring
 
 __all__ = [
-    "NO_REFERENCE_SCORES", "CaseScorer", "RingingReference", "SSIMReference", "affine_fit", "bead_fwhm", "line_profile", "median_at",
-    "negative_fraction", "normalize_psf", "peak_ratio", "psf_fwhm", "psf_psnr", "psf_snr", "psnr", "reblur_psnr",
+    "NO_REFERENCE_SCORES", "CaseScorer", "RingingReference", "SSIMReference", "affine_fit", "bead_fwhm", "line_profile",
+    "median_at", "negative_fraction", "normalize_psf", "peak_ratio", "psf_canvas", "psf_fwhm", "psf_psnr", "psf_snr", "psnr",
+    "reblur_psnr",
     "reblur_residual", "ringing", "score", "seam_score", "ssim",
 ]  # fmt: skip
 
@@ -124,6 +125,16 @@ class SSIMReference:
         return scipy.ndimage.uniform_filter(image, size=self.window)
 
 
+def psf_canvas(psf: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``psf`` (float64) centred on a zero canvas of ``shape``: cropped around its centre where larger, padded where smaller."""
+    psf = np.asarray(psf, dtype=np.float64)
+    canvas = np.zeros(shape)
+    kept = [min(k, n) for k, n in zip(psf.shape, shape)]
+    source = tuple(slice((k - m) // 2, (k - m) // 2 + m) for k, m in zip(psf.shape, kept))
+    canvas[tuple(slice((n - m) // 2, (n - m) // 2 + m) for n, m in zip(shape, kept))] = psf[source]
+    return canvas
+
+
 def normalize_psf(psf: np.ndarray, size: int | tuple[int, ...]) -> np.ndarray:
     """A PSF on a canvas of ``size`` (one odd side for every axis, or one per axis), unit sum, centroid centred.
 
@@ -133,10 +144,7 @@ def normalize_psf(psf: np.ndarray, size: int | tuple[int, ...]) -> np.ndarray:
     """
     psf = np.asarray(psf, dtype=np.float64)
     shape = (size,) * psf.ndim if isinstance(size, int) else tuple(size)
-    canvas = np.zeros(shape)
-    kept = [min(k, n) for k, n in zip(psf.shape, shape)]
-    source = tuple(slice((k - m) // 2, (k - m) // 2 + m) for k, m in zip(psf.shape, kept))
-    canvas[tuple(slice((n - m) // 2, (n - m) // 2 + m) for n, m in zip(shape, kept))] = psf[source]
+    canvas = psf_canvas(psf, shape)
     positive = np.clip(canvas, 0, None)
     if positive.sum() > 0:
         centroid = np.array(scipy.ndimage.center_of_mass(positive))

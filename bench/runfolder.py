@@ -1,4 +1,15 @@
-"""A run folder: its one writer, its rows, its saved images.
+"""A run folder, the one place that knows its files: columns, format version, paths; its one writer.
+
+``bench run`` writes a folder and everything else reads it through this module:
+
+- ``cases.csv``: one row per (method label, case), the columns :data:`CASE_COLUMNS`;
+- ``manifest.json``: configuration, code and machine, and ``format``, :data:`FORMAT_VERSION`;
+- ``leaderboard.csv``: :func:`leaderboard` of the rows;
+- ``outputs/<label>/<case_id>.npz``: the saved restorations (:func:`output_path`);
+- ``errors.log``: the traceback of each failed case.
+
+A folder written by an older version (no ``format`` in its manifest, or
+another number) is refused with the command that recomputes it.
 
 ``bench run`` holds the folder's lock (``OUT/.lock``, an exclusive ``flock``)
 from the first read of ``cases.csv`` to the last write, so a second run into
@@ -15,20 +26,47 @@ import io
 import json
 import math
 import os
+import shlex
 import socket
 import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
 from bench.cases import npz_bytes
 from bench.files import write_atomic
-from bench.report import has_labels, output_path, read_cases
+from bench.metrics import NO_REFERENCE_SCORES
 
-__all__ = ["RunFolder", "now"]
+__all__ = [
+    "CASE_COLUMNS", "FORMAT_VERSION", "METRICS", "Run", "RunFolder", "leaderboard", "now", "output_path", "read_cases",
+    "read_run",
+]  # fmt: skip
+
+#: Version of the folder's layout, in ``manifest.json`` as ``format``. 2: rows carry their label
+#: and track, images lie under ``outputs/<label>/``. Folders without it are from before labels.
+FORMAT_VERSION = 2
+
+CASE_COLUMNS = [
+    "method", "label", "dataset", "case_id", "image", "noise", "blind", "track",
+    "psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr",
+    *NO_REFERENCE_SCORES,
+    "time_s", "peak_memory_mb", "device", "threads", "load_avg", "status", "error", "params", "info", "run_key", "code",
+]  # fmt: skip
+
+#: Scores aggregated by the leaderboards, in display order (the no-reference ones serve real data).
+METRICS = ("psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr", *NO_REFERENCE_SCORES)
+
+#: Columns read as text (a case id ``007`` stays ``007``).
+_TEXT_COLUMNS = {
+    "method": str, "label": str, "track": str, "error": str, "run_key": str, "code": str, "params": str, "info": str,
+    "case_id": str, "image": str, "noise": str,
+}  # fmt: skip
 
 
 def now() -> str:
@@ -36,12 +74,76 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def output_path(run: Path | str, label: str, case_id: str) -> Path:
+    """Where ``bench run --save-outputs`` writes a label's images of a case (``outputs/<label>/<case_id>.npz``).
+
+    The folder is the label percent-encoded but for ``[]=+`` (``a[x=1,y=2]``
+    becomes ``a[x=1%2Cy=2]``; ``/``, ``:`` and spaces are encoded too), a valid
+    name on every system; a plain method name is its own folder.
+    """
+    return Path(run) / "outputs" / quote(str(label), safe="[]=+") / f"{case_id}.npz"
+
+
+def read_cases(path: Path) -> pd.DataFrame:
+    """A ``cases.csv`` with its text columns as text, empty cells as NaN."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=_TEXT_COLUMNS)
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """A run folder's ``manifest.json``, refused (with the command that recomputes it) unless of :data:`FORMAT_VERSION`."""
+    path = Path(directory) / "manifest.json"
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    found = manifest.get("format", 1)
+    if found != FORMAT_VERSION:
+        raise ValueError(
+            f"{directory} is a run folder of format {found} (this deconv-bench reads format {FORMAT_VERSION}); "
+            f"recompute it: {_rerun_command(Path(directory), manifest)}"
+        )
+    return manifest
+
+
+def _rerun_command(directory: Path, manifest: Mapping[str, Any]) -> str:
+    """The shell command that recomputes a run folder from what its manifest says (or its rows, without one)."""
+    methods = manifest.get("methods")
+    dataset = manifest.get("config", {}).get("dataset", {}).get("name")
+    cases = directory / "cases.csv"
+    if (not methods or not dataset) and cases.exists():
+        rows = pd.read_csv(cases, usecols=lambda c: c in ("method", "dataset"), dtype=str)
+        methods = methods or sorted(rows.get("method", pd.Series(dtype=str)).dropna().unique())
+        dataset = dataset or next(iter(rows.get("dataset", pd.Series(dtype=str)).dropna()), None)
+    folder = shlex.quote(str(directory))
+    return (f"rm -r {folder} && bench run --method {','.join(methods) if methods else 'all'} "
+            f"--dataset {dataset or 'NAME'} --out {folder}")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Run:
+    """One ``bench run`` folder: its per-case rows and its manifest."""
+
+    directory: Path
+    cases: pd.DataFrame
+    manifest: dict[str, Any]
+
+    def output(self, label: str, case_id: str) -> Path:
+        """Where this run saved the images of a row, if it saved them."""
+        return output_path(self.directory, label, case_id)
+
+
+def read_run(directory: Path) -> Run:
+    """A run folder's ``cases.csv`` (every column kept) and ``manifest.json``; an older format is refused."""
+    directory = Path(directory)
+    path = directory / "cases.csv"
+    if not path.exists():
+        raise ValueError(f"{directory} has no cases.csv; pass folders written by `bench run` (results/runs/<dataset>)")
+    return Run(directory, read_cases(path), read_manifest(directory))
+
+
 class RunFolder:
     """The files of one run folder, written by one process at a time (see :meth:`locked`)."""
 
-    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.columns = list(columns)
+        self.columns = list(CASE_COLUMNS)
 
     @contextlib.contextmanager
     def locked(self, log: Callable[[str], None] = print) -> Iterator[RunFolder]:
@@ -65,15 +167,12 @@ class RunFolder:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def read_rows(self) -> pd.DataFrame:
-        """The finished rows; a folder from before labels is brought up to date first."""
+        """The finished rows; a folder of an older format is refused (:func:`read_manifest`)."""
         path = self.path / "cases.csv"
         if not path.exists():
             return pd.DataFrame(columns=self.columns)
-        rows = read_cases(path).reindex(columns=self.columns)
-        if not has_labels(path):
-            self._move_unlabelled_outputs(rows)
-            self.write_csv(rows, "cases.csv")
-        return rows
+        read_manifest(self.path)
+        return read_cases(path).reindex(columns=self.columns)
 
     def append(self, rows: pd.DataFrame, row: dict[str, Any]) -> pd.DataFrame:
         """Replace any older row of the same (method, label, dataset, case), write ``cases.csv``; return the rows."""
@@ -112,15 +211,32 @@ class RunFolder:
             return False
         return True
 
-    def _move_unlabelled_outputs(self, rows: pd.DataFrame) -> None:
-        """Move images saved before labels existed from ``outputs/<method>/`` to their label's folder."""
-        folders = set()
-        for row in rows[rows.label != rows.method].itertuples():
-            source, target = output_path(self.path, row.method, row.case_id), output_path(self.path, row.label, row.case_id)
-            if source.exists() and not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                source.replace(target)
-                folders.add(source.parent)
-        for folder in folders:
-            if not any(folder.iterdir()):
-                folder.rmdir()
+
+def leaderboard(cases: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, label, noise): n, mean and std of each metric, median time, device.
+
+    Only finished rows are scored; ``n_failed`` counts the others so a method
+    cannot climb the table by failing on hard cases.
+    """
+    columns = ["dataset", "method", "label", "track", "noise", "n", "n_failed"]
+    columns += [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["time_s_median", "device"]
+    if cases.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["dataset", "method", "label", "track", "noise"]
+    cases = cases.reindex(columns=[*cases.columns, *(m for m in METRICS if m not in cases.columns)])  # absent: empty
+    ok = cases[cases.status == "ok"]
+    board = ok.groupby(keys, sort=False).agg(
+        n=("case_id", "size"),
+        **{f"{m}_{s}": (m, s) for m in METRICS for s in ("mean", "std")},
+        time_s_median=("time_s", "median"),
+        device=("device", lambda d: ", ".join(sorted(set(d)))),
+    )
+    failed = cases[cases.status != "ok"].groupby(keys, sort=False).size().rename("n_failed")
+    board = board.join(failed, how="outer").reset_index()
+    board["n"] = board["n"].fillna(0).astype(int)
+    board["n_failed"] = board["n_failed"].fillna(0).astype(int)
+    noise_order = {noise: i for i, noise in enumerate(dict.fromkeys(cases.noise))}
+    board = board.assign(_order=board.noise.map(noise_order)).sort_values(["dataset", "_order", "label"])
+    return board.reindex(columns=columns).reset_index(drop=True)
+
+

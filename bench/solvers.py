@@ -5,6 +5,9 @@ r"""Shared non-blind deconvolution solvers (torch, batched, any device, float32)
   linear convolution (exactly ``skimage.restoration.richardson_lucy`` applied
   to ``numpy.pad(y, r, mode)``) or with the valid-convolution model of
   Bertero and Boccacci, which estimates the scene beyond the field of view.
+- :func:`richardson_lucy_from_noise` — the same, image by image, its iteration count (and TV weight)
+  set from each image's noise estimate by fitted rules (:mod:`bench.rules`): what the ``richardson_lucy``
+  and ``richardson_lucy_tv`` plugins run, and the blind plugins' final solve (:func:`bench.blind.deconvolve`).
 - :func:`regularized_inverse` — closed-form Wiener / Tikhonov filters in Fourier.
 - :func:`noise_std` — :func:`bench.physics.estimate_noise_std` for a batch.
 
@@ -24,9 +27,10 @@ import torch
 import torch.nn.functional as F
 
 from bench.physics import PaddingMode, estimate_noise_std, pad, psf_to_otf
+from bench.rules import NOISE_FLOOR, NoiseRule
 
 __all__ = [
-    "BOUNDARIES", "NOISE_FLOOR", "PADDINGS", "Boundary", "noise_std", "regularized_inverse", "richardson_lucy",
+    "BOUNDARIES", "PADDINGS", "Boundary", "check_richardson_lucy_options", "noise_std", "regularized_inverse", "richardson_lucy", "richardson_lucy_from_noise",
     "richardson_lucy_operator",
 ]  # fmt: skip
 
@@ -35,11 +39,6 @@ PADDINGS: tuple[str, ...] = ("zero", "mean", "edge", "reflect")
 #: Boundary models of :func:`richardson_lucy`: a padding, or ``"valid"``.
 BOUNDARIES: tuple[str, ...] = (*PADDINGS, "valid")
 Boundary = Literal["zero", "mean", "edge", "reflect", "valid"]
-
-#: Smallest noise level the automatic parameter rules of the methods use, in
-#: intensity units: it stands for the model error of noiseless data (boundary,
-#: PSF truncation, 16-bit quantization), calibrated on the noiseless training cases.
-NOISE_FLOOR = 3e-4
 
 #: Pixels of the extended scene whose light reaches the data with a total
 #: weight :math:`A^{\mathsf T}\mathbb 1` below this are not estimated (kept at 0).
@@ -243,6 +242,48 @@ def richardson_lucy(
             if on_iteration is not None:
                 on_iteration(iteration + 1, u[interior])
     return u[interior].clone()
+
+
+def check_richardson_lucy_options(num_iter: int | None, max_iter: int, boundary: str) -> None:
+    """Refuse options :func:`richardson_lucy_from_noise` cannot take, naming the option and the allowed values."""
+    if num_iter is not None and num_iter < 1:
+        raise ValueError(f"num_iter must be >= 1 or None (derived from the noise), got {num_iter}")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"boundary must be one of {', '.join(BOUNDARIES)}; got {boundary!r}")
+
+
+def richardson_lucy_from_noise(
+    y: torch.Tensor,
+    psf: torch.Tensor,
+    *,
+    iterations: NoiseRule,
+    max_iter: int,
+    boundary: Boundary,
+    num_iter: int | None = None,
+    tv_weight: NoiseRule | float = 0.0,
+    tv_epsilon: float = 1e-3,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """:func:`richardson_lucy` of each image with its count and TV weight from its noise estimate.
+
+    The count is ``num_iter``, else ``iterations.iterations(sigma, max_iter=max_iter)``; the TV weight
+    is ``tv_weight`` itself (a float; 0 is plain RL) or the rule's value. ``sigma`` is :func:`noise_std`
+    floored at :data:`bench.rules.NOISE_FLOOR`. Returns the estimate and the means of the count, the
+    TV weight and ``sigma`` (``iterations``, ``tv_weight``, ``sigma_hat``).
+    """
+    sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
+    weights = [tv_weight(s) if isinstance(tv_weight, NoiseRule) else tv_weight for s in sigma]
+    counts = [num_iter or iterations.iterations(s, max_iter=max_iter) for s in sigma]
+    x_hat = torch.cat([
+        richardson_lucy(
+            y[[b]], psf[[b]] if psf.shape[0] > 1 else psf, num_iter=k, boundary=boundary, tv_weight=w,
+            tv_epsilon=tv_epsilon,
+        )
+        for b, (k, w) in enumerate(zip(counts, weights))
+    ])  # fmt: skip
+    info = {"iterations": sum(counts) / len(counts), "tv_weight": sum(weights) / len(weights), "sigma_hat": sum(sigma) / len(sigma)}
+    return x_hat, info
 
 
 def richardson_lucy_operator(

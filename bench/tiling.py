@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.timing import timed
+from bench.measure import timed
 
 __all__ = ["MemoryModel", "Tile", "TilePlan", "measure_memory", "plan_tiles", "release_free_heap", "restore_tiled"]
 
@@ -75,7 +75,7 @@ def measure_memory(
 ) -> MemoryModel:
     """Measure a restoration's :class:`MemoryModel` on random tiles of ``shapes`` (two or more, that fit).
 
-    Each call's peak is the growth of the resident set (``bench.timing.timed``,
+    Each call's peak is the growth of the resident set (``bench.measure.timed``,
     freed heap returned to the system first, so reused pages are counted),
     after one untimed call on the smallest shape that keeps one-off costs out
     (the first FFT of a process maps about 11 MiB of MKL). The model is the
@@ -112,7 +112,7 @@ def release_free_heap() -> None:
     glibc keeps up to tens of MiB of freed memory resident for reuse (its
     trim threshold grows with the largest block freed). Released between
     tiles, the resident memory of :func:`restore_tiled` stays that of one
-    tile; released before a measurement (``bench.timing.timed``), a call that
+    tile; released before a measurement (``bench.measure.timed``), a call that
     reuses those pages is charged for them.
     """
     trim = _malloc_trim()

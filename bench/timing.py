@@ -1,34 +1,16 @@
-"""Time methods the same way for every method, on CPU or CUDA, and tabulate time against image size.
+"""``bench timing``: every method on one fixed case per image size, and time against image size.
 
-On CUDA a call is bracketed by CUDA events after a synchronisation, and its
-memory is the peak allocated by torch on the device during the call (weights
-and inputs included: what the call needs on the GPU). On CPU the wall time
-comes from ``perf_counter`` and memory is the peak resident set during the
-call above the resident set before it: on Linux the kernel's high-water mark
-is reset before the call (``/proc/self/clear_refs``), elsewhere the growth of
-the process's all-time peak is used (0 when the call stays below an earlier
-peak). One-off costs (allocator, FFT plans, lazy imports) are kept out by an
-untimed warm-up call before the timed ones.
-
-:func:`run_timing` is ``bench timing``: every method on one fixed case per
-image size, a warm-up and several repeats each, the median and spread, and a
-power-law fit of time against pixel count per method.
+Per method and size: a warm-up call and several timed repeats
+(:func:`bench.measure.repeat_timed`), the median and spread, and a power-law
+fit of time against pixel count per method.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import platform
-import re
-import resource
-import statistics
-import subprocess
-import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
-from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,50 +18,25 @@ import scipy.stats
 import torch
 
 from bench.api import Case
-from bench.report import format_seconds
+from bench.measure import environment, repeat_timed
+from bench.report.tables import format_seconds
 
 __all__ = [
-    "RepeatedTiming", "ScalingFit", "Timing", "TIMING_COLUMNS", "compare_to_peer", "device_name", "environment",
-    "fit_scaling", "library_versions", "repeat_timed", "run_timing", "timed", "timing_case",
+    "TIMING_COLUMNS",
+    "ScalingFit",
+    "compare_to_peer",
+    "fit_scaling",
+    "run_timing",
+    "scaling_table",
+    "timing_case",
+    "timing_markdown",
 ]  # fmt: skip
-
-T = TypeVar("T")
-
-#: Libraries whose versions are recorded with every run and timing table.
-LIBRARIES = ("deconv-bench", "torch", "deepinv", "numpy", "scipy", "scikit-image", "pylops", "pandas", "hydra-core")
 
 TIMING_COLUMNS = [
     "method", "size", "pixels", "repeats", "median_s", "min_s", "max_s", "spread_pct", "megapixels_per_s",
     "peak_memory_mb", "device", "device_type", "threads", "torch", "deepinv", "cuda", "driver",
     "status", "note", "peer", "ratio_to_peer", "max_abs_diff_to_peer",
 ]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Wall time of one call, its peak memory and the device it ran on."""
-
-    seconds: float
-    peak_memory_mb: float
-    device: str
-
-
-@dataclass(frozen=True)
-class RepeatedTiming:
-    """Several timed calls of the same work: their times, the largest peak memory, the device."""
-
-    seconds: tuple[float, ...]
-    peak_memory_mb: float
-    device: str
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-    @property
-    def spread_pct(self) -> float:
-        """(max - min) / median in percent: how much the repeats disagree."""
-        return 100 * (max(self.seconds) - min(self.seconds)) / self.median if self.median > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -95,128 +52,6 @@ class ScalingFit:
     seconds_per_megapixel: float
     r2: float
     points: int
-
-
-def device_name(device: torch.device) -> str:
-    """Human-readable device: GPU model, or CPU model and torch thread count."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    cpu = platform.processor() or platform.machine()
-    return f"cpu ({cpu}, {torch.get_num_threads()} threads)"
-
-
-def library_versions() -> dict[str, str | None]:
-    """Installed version of Python and of each library in :data:`LIBRARIES` (None if absent)."""
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for library in LIBRARIES:
-        try:
-            versions[library] = metadata.version(library)
-        except metadata.PackageNotFoundError:
-            versions[library] = None
-    return versions
-
-
-def nvidia_driver_version() -> str | None:
-    """The NVIDIA kernel driver version (for example ``550.54.15``), or None without one."""
-    try:
-        text = Path("/proc/driver/nvidia/version").read_text()
-        match = re.search(r"Kernel Module\s+(?:for \S+\s+)?([\d.]+)", text)
-        if match:
-            return match.group(1)
-    except OSError:
-        pass
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout  # fmt: skip
-        return out.splitlines()[0].strip() or None
-    except (OSError, subprocess.SubprocessError, IndexError):
-        return None
-
-
-def environment(device: torch.device) -> dict[str, Any]:
-    """What a timing depends on: device, threads, CPU, GPU memory, driver and CUDA versions, libraries."""
-    info: dict[str, Any] = {
-        "device": device_name(device),
-        "device_type": device.type,
-        "threads": torch.get_num_threads(),
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "cuda": torch.version.cuda,
-        "cudnn": None,
-        "driver": None,
-        "gpu_memory_gb": None,
-        "versions": library_versions(),
-    }
-    if device.type == "cuda":
-        properties = torch.cuda.get_device_properties(device)
-        info.update(
-            cudnn=torch.backends.cudnn.version(),
-            driver=nvidia_driver_version(),
-            gpu_memory_gb=round(properties.total_memory / 2**30, 1),
-            compute_capability=f"{properties.major}.{properties.minor}",
-        )
-    return info
-
-
-def _status_kb(field: str) -> int | None:
-    try:
-        match = re.search(rf"^{field}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.MULTILINE)
-    except OSError:
-        return None
-    return int(match.group(1)) if match else None
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's resident-set high-water mark (Linux >= 4.0); False where impossible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return _status_kb("VmHWM") is not None
-
-
-def timed(call: Callable[[], T], device: torch.device) -> tuple[T, Timing]:
-    """Run ``call`` once and measure its time and peak memory on ``device``."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        result = call()
-        end.record()
-        torch.cuda.synchronize(device)
-        seconds = start.elapsed_time(end) / 1000
-        peak = torch.cuda.max_memory_allocated(device) / 2**20
-    else:
-        high_water = _reset_peak_rss()
-        rss_before = _status_kb("VmRSS") if high_water else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        begin = time.perf_counter()
-        result = call()
-        seconds = time.perf_counter() - begin
-        rss_after = _status_kb("VmHWM") if high_water else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        peak = max(rss_after - rss_before, 0) / 1024
-    return result, Timing(seconds=seconds, peak_memory_mb=peak, device=device_name(device))
-
-
-def repeat_timed(
-    call: Callable[[], Any], device: torch.device, *, repeats: int = 3, warmup: int = 1
-) -> RepeatedTiming:
-    """``warmup`` untimed calls, then ``repeats`` timed ones."""
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"repeats must be >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}")
-    for _ in range(warmup):
-        call()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-    timings = [timed(call, device)[1] for _ in range(repeats)]
-    return RepeatedTiming(
-        seconds=tuple(t.seconds for t in timings),
-        peak_memory_mb=max(t.peak_memory_mb for t in timings),
-        device=timings[0].device,
-    )
 
 
 def fit_scaling(pixels: Sequence[float], seconds: Sequence[float]) -> ScalingFit:
@@ -237,13 +72,13 @@ def fit_scaling(pixels: Sequence[float], seconds: Sequence[float]) -> ScalingFit
 
 def timing_case(size: int, image: str = "camera", noise: str = "medium", overrides: Sequence[str] = ()) -> Case:
     """The ``fresnel-zernike`` case that times methods at ``size``²: ``image`` at ``noise``, cached like any case."""
-    from bench.cases import CaseStore, default_cache_dir
+    from bench.cases import CaseStore, cache_dir
     from bench.config import compose, make_dataset
     from bench.registry import load_registry
 
     cfg = compose([*overrides, f"dataset.size={size}", f"dataset.images=[{image}]", f"noise={noise}"])
     data, params = make_dataset(cfg, load_registry())
-    return CaseStore(data, params, Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()).load()[0]
+    return CaseStore(data, params, cache_dir(cfg.cache_dir)).load()[0]
 
 
 def run_timing(
@@ -279,7 +114,7 @@ def run_timing(
     """
     from bench.config import make_method, split_overrides
     from bench.registry import load_registry
-    from bench.runner import call_method, resolve_methods
+    from bench.run.runner import call_method, resolve_methods
 
     torch_device = torch.device(device)
     if torch_device.type == "cuda" and not torch.cuda.is_available():

@@ -20,13 +20,10 @@ Every learned plugin trains the same way (``bench train METHOD preset=cpu|gpu``)
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
-import subprocess
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -34,7 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.files import sha256_file
 from bench.images import TRAIN_IMAGES, TRAIN_PHANTOM_SEED_OFFSET, load_image
+from bench.measure import git_commit, library_versions
 from bench.metrics import psf_snr, psnr
 from bench.physics import NOLL_INDICES, NoiseLevel, blur_valid, degrade
 from bench.psf_model import zernike_psf_model
@@ -50,6 +49,7 @@ __all__ = [
     "mean_psf_snr",
     "mean_psnr",
     "save_checkpoint",
+    "standardize",
     "start_training",
     "training_card",
     "validation_set",
@@ -211,6 +211,16 @@ class DegradationSampler:
             fc=picked["fc"].float().to(self.device),
             theta_max=picked["theta_max"].float().to(self.device),
         )
+
+
+def standardize(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Zero mean, unit standard deviation per image (over the last two axes); returns it, the means and the deviations.
+
+    What a network reads, so that it does not depend on exposure; the deviation is at least 1e-6.
+    """
+    mean = y.mean(dim=(-2, -1), keepdim=True)
+    std = y.std(dim=(-2, -1), keepdim=True).clamp(min=1e-6)
+    return (y - mean) / std, mean, std
 
 
 def validation_batches(
@@ -421,20 +431,21 @@ def save_checkpoint(
         {
             "architecture": dict(architecture),
             "weights": parts[0],
-            "parts": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in part_paths},
+            "parts": {p.name: sha256_file(p) for p in part_paths},
         },
         path,
     )
     files = [path, *part_paths]
+    versions = library_versions()
     full_card = {
         **card,
         "file": path.name,
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "sha256": sha256_file(path),
         "size_mib": round(sum(f.stat().st_size for f in files) / 2**20, 2),
         **({"parts": [p.name for p in part_paths]} if part_paths else {}),
         "parameters": {name: sum(p.numel() for p in net.parameters()) for name, net in networks.items()},
-        "git_commit": _git_commit(),
-        "versions": {lib: _version(lib) for lib in ("deconv-bench", "torch", "deepinv")},
+        "git_commit": git_commit() or "unknown",
+        "versions": {lib: versions[lib] or "not installed" for lib in ("deconv-bench", "torch", "deepinv")},
     }
     path.with_suffix(".json").write_text(json.dumps(full_card, indent=2, default=str) + "\n")
     return path
@@ -495,22 +506,7 @@ def _load_part(path: Path, digest: str, recreate: str) -> dict[str, dict[str, to
     """The weights of one part file, after checking it is there and has the sha256 its checkpoint recorded."""
     if not path.is_file():
         raise CheckpointError(f"missing checkpoint part {path}: recreate it with `{recreate}`")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+    if sha256_file(path) != digest:
         raise CheckpointError(f"checkpoint part {path} is corrupt (sha256 differs): recreate it with `{recreate}`")
     return torch.load(path, map_location="cpu", weights_only=True)["weights"]
 
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _version(library: str) -> str:
-    try:
-        return metadata.version(library)
-    except metadata.PackageNotFoundError:
-        return "not installed"

@@ -15,7 +15,6 @@ Pixel sizes are in micrometres, as ``(dy, dx)`` in every case's ``meta``.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
@@ -25,6 +24,7 @@ import scipy.ndimage
 import tifffile
 
 from bench.api import BaseDataset
+from bench.files import sha256_file
 from bench.physics import NOLL_INDICES, zernike_psf
 
 __all__ = [
@@ -84,7 +84,7 @@ class ShippedData:
                 f"shipped data file {path} is missing; reinstall deconv-bench "
                 "(pip install -c constraints.txt -e .) or restore it with `git checkout -- datasets/real`"
             )
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = sha256_file(path)
         if digest != self.manifest[name]:
             raise ShippedDataError(
                 f"shipped data file {path} does not match its sha256 in SHA256SUMS "
@@ -267,3 +267,49 @@ class ShippedPlanes(BaseDataset):
         if case_id not in self._files:
             raise ValueError(f"unknown case {case_id!r}; cases are: {', '.join(self._files)}")
         return self._files[case_id]
+
+
+# --- shipped data that several datasets read (the real planes, and measured-psf's semi-synthetic cases)
+
+#: BioSR pairs: (widefield input, SIM reference), both on the 62.6 nm camera grid.
+BIOSR_PAIRS = {
+    "microtubules": ("biosr_wf_sim/microtubules_wf.tif", "biosr_wf_sim/microtubules_sim_gt.tif"),
+    "factin": ("biosr_wf_sim/factin_nonlinear_wf.tif", "biosr_wf_sim/factin_nonlinear_sim_gt.tif"),
+}
+BIOSR_PIXEL_UM = 0.0626
+
+#: The MPI-CBG confocal (beads-grid-confocal, 2D and 3D): the line grid's pixel, and the detector
+#: offset in counts (the minimum of both 8-bit stacks and the median of the mostly empty bead stack).
+CONFOCAL_GRID_PIXEL_UM = 0.02196
+CONFOCAL_OFFSET = 1.0
+#: The MPI-CBG confocal's 4-bead average PSF and its pixel.
+BEAD_PSF = "beads_grid_confocal/psf_avg_4beads_z16.tif"
+BEAD_PIXEL_UM = 0.02249
+
+#: The lattice light-sheet's measured bead PSF (its in-focus plane) and its pixel.
+LLS_PSF = "lattice_lightsheet/psf_z30.tif"
+LLS_PSF_PIXEL_UM = 0.1011
+#: Width in pixels of the PSF plane's border whose median is its background (about 141 counts).
+LLS_PSF_BORDER = 16
+
+
+def bead_psf(pixel_um: float, *, size: int | None = None) -> np.ndarray:
+    """The confocal bead PSF's in-focus plane resampled to ``pixel_um`` (default size: its ±0.45 µm extent)."""
+    return resample_psf(prepare_psf(SHIPPED.read(BEAD_PSF)), BEAD_PIXEL_UM, pixel_um, size=size)
+
+
+def lattice_lightsheet_psf(pixel_um: float, *, size: int) -> tuple[np.ndarray, float]:
+    """The measured lattice light-sheet PSF's in-focus plane on a ``pixel_um`` grid, ``size`` x ``size``, and its background in counts.
+
+    A window around the bead's peak (the rest of the plane is background
+    noise, which would pull the centroid), minus the median of the plane's
+    border, clipped at 0, resampled by :func:`resample_psf`.
+    """
+    measured = SHIPPED.read(LLS_PSF).astype(np.float64)
+    border = np.ones(measured.shape, bool)
+    border[LLS_PSF_BORDER:-LLS_PSF_BORDER, LLS_PSF_BORDER:-LLS_PSF_BORDER] = False
+    background = float(np.median(measured[border]))
+    peak = np.unravel_index(np.argmax(measured), measured.shape)
+    half = math.ceil(size * pixel_um / LLS_PSF_PIXEL_UM / 2) + 2
+    window = measured[peak[0] - half : peak[0] + half + 1, peak[1] - half : peak[1] + half + 1]
+    return resample_psf(prepare_psf(window, background=background), LLS_PSF_PIXEL_UM, pixel_um, size=size), background

@@ -10,16 +10,22 @@ import scipy.ndimage
 import scipy.signal
 
 from bench.api import Case
-from bench.datasets._real import SHIPPED, ShippedPlanes, as_case_psf, case_meta, prepare_psf, resample_psf, to_unit_range
+from bench.datasets._real import (
+    BEAD_PIXEL_UM,
+    BEAD_PSF,
+    CONFOCAL_GRID_PIXEL_UM,
+    CONFOCAL_OFFSET,
+    SHIPPED,
+    ShippedPlanes,
+    as_case_psf,
+    bead_psf,
+    case_meta,
+    to_unit_range,
+)  # fmt: skip
 
 GRID = "beads_grid_confocal/grid_1AU_z{z:02d}.tif"
-BEAD_PSF = "beads_grid_confocal/psf_avg_4beads_z16.tif"
 #: Shipped in-focus planes of the grid stack (the focus is z~10 of 21, 125 nm steps).
 PLANES = (9, 10, 11)
-GRID_PIXEL_UM = 0.02196
-BEAD_PIXEL_UM = 0.02249
-#: Detector offset in counts: the minimum of both 8-bit stacks and the median of the mostly empty bead stack.
-OFFSET = 1.0
 
 
 class Dataset(ShippedPlanes):
@@ -65,17 +71,13 @@ class Dataset(ShippedPlanes):
 
     def make_case(self, case_id: str) -> Case:
         plane = self.plane(case_id)
-        y, scale = to_unit_range(SHIPPED.read(plane), OFFSET)
-        psf = bead_psf(GRID_PIXEL_UM, size=self.psf_size)
+        y, scale = to_unit_range(SHIPPED.read(plane), CONFOCAL_OFFSET)
+        psf = bead_psf(CONFOCAL_GRID_PIXEL_UM, size=self.psf_size)
         meta = case_meta(
-            case_id, GRID_PIXEL_UM, [plane, BEAD_PSF],
-            psf_source=f"measured: 4-bead average, same microscope, resampled {BEAD_PIXEL_UM} -> {GRID_PIXEL_UM} um",
+            case_id, CONFOCAL_GRID_PIXEL_UM, [plane, BEAD_PSF],
+            psf_source=f"measured: 4-bead average, same microscope, resampled {BEAD_PIXEL_UM} -> {CONFOCAL_GRID_PIXEL_UM} um",
             line_profile={"axis": 0, "positions": self.line_positions},
-            offset=OFFSET, intensity_scale=scale,
+            offset=CONFOCAL_OFFSET, intensity_scale=scale,
         )  # fmt: skip
         return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)
 
-
-def bead_psf(pixel_um: float, *, size: int | None = None) -> np.ndarray:
-    """The bead PSF's in-focus plane resampled to ``pixel_um`` (default size: its ±0.45 µm extent)."""
-    return resample_psf(prepare_psf(SHIPPED.read(BEAD_PSF)), BEAD_PIXEL_UM, pixel_um, size=size)

@@ -10,6 +10,9 @@ import scipy.ndimage
 
 from bench.api import BaseDataset, Case
 from bench.datasets._real import (
+    BEAD_PIXEL_UM,
+    CONFOCAL_GRID_PIXEL_UM,
+    CONFOCAL_OFFSET,
     SHIPPED,
     as_case_psf,
     case_meta,
@@ -17,7 +20,6 @@ from bench.datasets._real import (
     resample_psf,
     to_unit_range,
 )
-from bench.datasets.beads_grid_confocal import BEAD_PIXEL_UM, GRID_PIXEL_UM, OFFSET
 
 GRID_STACK = "beads_grid_confocal/grid_1AU_stack.tif"
 BEAD_STACK = "beads_grid_confocal/beads_stack.tif"
@@ -76,7 +78,7 @@ class Dataset(BaseDataset):
     @functools.cached_property
     def bead_positions(self) -> list[list[int]]:
         """(z, y, x) of the beads: maxima of the offset-free stack smoothed by 2 voxels, above 20 % of the brightest."""
-        stack = np.clip(SHIPPED.read(BEAD_STACK).astype(np.float64) - OFFSET, 0, None)
+        stack = np.clip(SHIPPED.read(BEAD_STACK).astype(np.float64) - CONFOCAL_OFFSET, 0, None)
         smooth = scipy.ndimage.gaussian_filter(stack, 2.0)
         peaks = (smooth == scipy.ndimage.maximum_filter(smooth, size=11)) & (smooth > 0.2 * smooth.max())
         return np.argwhere(peaks).tolist()
@@ -84,8 +86,8 @@ class Dataset(BaseDataset):
     def make_case(self, case_id: str) -> Case:
         if case_id not in self.cases:
             raise ValueError(f"unknown case {case_id!r}; cases are: {', '.join(self.cases)}")
-        stack_file, pixel = (GRID_STACK, GRID_PIXEL_UM) if case_id == "grid-3d" else (BEAD_STACK, BEAD_PIXEL_UM)
-        y, scale = to_unit_range(SHIPPED.read(stack_file), OFFSET)
+        stack_file, pixel = (GRID_STACK, CONFOCAL_GRID_PIXEL_UM) if case_id == "grid-3d" else (BEAD_STACK, BEAD_PIXEL_UM)
+        y, scale = to_unit_range(SHIPPED.read(stack_file), CONFOCAL_OFFSET)
         psf = prepare_psf(SHIPPED.read(BEAD_PSF_STACK))
         psf = resample_psf(psf, (Z_STEP_UM, BEAD_PIXEL_UM, BEAD_PIXEL_UM), (Z_STEP_UM, pixel, pixel),
                            size=(psf.shape[0], self.psf_size, self.psf_size))  # fmt: skip
@@ -93,7 +95,7 @@ class Dataset(BaseDataset):
         meta = case_meta(
             case_id, pixel, [stack_file, BEAD_PSF_STACK],
             psf_source=f"measured: 4-bead average, same microscope, resampled {BEAD_PIXEL_UM} -> {pixel} um laterally",
-            offset=OFFSET, intensity_scale=scale, **extra,
+            offset=CONFOCAL_OFFSET, intensity_scale=scale, **extra,
         )  # fmt: skip
         meta["pixel_size_um"] = [Z_STEP_UM, pixel, pixel]
         return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)

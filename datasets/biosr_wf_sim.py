@@ -8,15 +8,18 @@ from typing import Sequence
 import numpy as np
 
 from bench.api import BaseDataset, Case
-from bench.datasets._real import SHIPPED, as_case_psf, case_meta, centre_crop, normalize_reference, optics_psf
+from bench.datasets._real import (
+    BIOSR_PAIRS,
+    BIOSR_PIXEL_UM,
+    SHIPPED,
+    as_case_psf,
+    case_meta,
+    centre_crop,
+    normalize_reference,
+    optics_psf,
+)  # fmt: skip
 from bench.optics import microscope_optics, optics_meta
 
-#: Shipped pairs: (widefield input, SIM reference), both on the 62.6 nm camera grid.
-PAIRS = {
-    "microtubules": ("biosr_wf_sim/microtubules_wf.tif", "biosr_wf_sim/microtubules_sim_gt.tif"),
-    "factin": ("biosr_wf_sim/factin_nonlinear_wf.tif", "biosr_wf_sim/factin_nonlinear_sim_gt.tif"),
-}
-PIXEL_UM = 0.0626
 #: Oil immersion, implied by the NA 1.49 objective (not recorded in the files).
 IMMERSION_INDEX = 1.515
 
@@ -69,9 +72,9 @@ class Dataset(BaseDataset):
         wavelength_um: float = 0.52,
         psf_size: int = 31,
     ) -> None:
-        unknown = [s for s in samples if s not in PAIRS]
+        unknown = [s for s in samples if s not in BIOSR_PAIRS]
         if unknown:
-            raise ValueError(f"unknown BioSR sample(s) {unknown}; available: {', '.join(PAIRS)}")
+            raise ValueError(f"unknown BioSR sample(s) {unknown}; available: {', '.join(BIOSR_PAIRS)}")
         self.samples, self.crop = list(samples), crop
         self.na, self.wavelength_um, self.psf_size = float(na), float(wavelength_um), int(psf_size)
 
@@ -84,21 +87,21 @@ class Dataset(BaseDataset):
     @functools.cached_property
     def model_psf(self) -> tuple[np.ndarray, float]:
         """The PSF of the stated optics and its cut-off :math:`f_c`, the same for every case."""
-        return optics_psf(self.na, self.wavelength_um, PIXEL_UM, size=self.psf_size)
+        return optics_psf(self.na, self.wavelength_um, BIOSR_PIXEL_UM, size=self.psf_size)
 
     def make_case(self, case_id: str) -> Case:
         if case_id not in self.samples:
             raise ValueError(f"unknown case {case_id!r}; cases are: {', '.join(self.samples)}")
-        widefield, sim = PAIRS[case_id]
+        widefield, sim = BIOSR_PAIRS[case_id]
         raw = centre_crop(SHIPPED.read(widefield).astype(np.float64), self.crop)
         reference = centre_crop(SHIPPED.read(sim).astype(np.float64), self.crop)
         psf, fc = self.model_psf
         scale = float(raw.max())
         meta = case_meta(
-            case_id, PIXEL_UM, [widefield, sim],
+            case_id, BIOSR_PIXEL_UM, [widefield, sim],
             reference="affine", psf_source="model: in-focus diffraction-limited widefield PSF of the stated optics",
             fc=fc, na=self.na, wavelength_um=self.wavelength_um, crop=self.crop, intensity_scale=scale,
-            optics=optics_meta(microscope_optics(self.na, self.wavelength_um, IMMERSION_INDEX, PIXEL_UM)),
+            optics=optics_meta(microscope_optics(self.na, self.wavelength_um, IMMERSION_INDEX, BIOSR_PIXEL_UM)),
         )  # fmt: skip
         return Case(
             case_id,

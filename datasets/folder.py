@@ -13,9 +13,21 @@ import numpy as np
 import tifffile
 
 from bench.api import BaseDataset, Case, Optics
-from bench.camera import OFFSET_WARNING_FRACTION, PSF_BACKGROUND_WARNING_FRACTION, estimate_offset, estimate_psf_background
+from bench.camera import (
+    OFFSET_WARNING_FRACTION,
+    PSF_BACKGROUND_WARNING_FRACTION,
+    estimate_offset,
+    estimate_psf_background,
+)
 from bench.checks import check_image, check_psf
-from bench.datasets._real import as_case_psf, normalize_reference, prepare_psf, resample_psf, to_unit_range
+from bench.datasets._real import (
+    as_case_psf,
+    normalize_reference,
+    prepare_psf,
+    resample_psf,
+    to_unit_range,
+)
+from bench.files import sha256_file
 from bench.optics import microscope_optics, model_psf, optics_meta
 
 SUFFIXES = (".tif", ".tiff", ".png")
@@ -166,7 +178,7 @@ class Dataset(BaseDataset):
             "image": stem,
             "noise": "real",
             "pixel_size_um": None if self.pixel_size_um is None else list(self.pixel_size_um),
-            "files": {f.name: _sha256(f) for f in (self.files[stem], self.reference_files.get(stem)) if f},
+            "files": {f.name: sha256_file(f) for f in (self.files[stem], self.reference_files.get(stem)) if f},
             "reference": self.reference,
             "psf_source": self.psf_source,
             "psf_reference": not self.psf_is_model,  # a model PSF is a guess, not a reference for PSF estimates
@@ -325,6 +337,3 @@ def _read_2d(file: Path) -> np.ndarray:
         raise ValueError(f"{file} has shape {image.shape}; save a single 2D plane (for a z-stack, its in-focus plane)")
     return check_image(image, name=str(file)).astype(np.float64)
 
-
-def _sha256(file: Path) -> str:
-    return hashlib.sha256(file.read_bytes()).hexdigest()

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import math
-
 import numpy as np
 
 from bench.api import Case
-from bench.datasets._real import SHIPPED, ShippedPlanes, as_case_psf, case_meta, prepare_psf, resample_psf, to_unit_range
+from bench.datasets._real import (
+    LLS_PSF,
+    LLS_PSF_PIXEL_UM,
+    SHIPPED,
+    ShippedPlanes,
+    as_case_psf,
+    case_meta,
+    lattice_lightsheet_psf,
+    to_unit_range,
+)  # fmt: skip
 
 RAW = "lattice_lightsheet/im_raw_z{z:02d}.tif"
-PSF = "lattice_lightsheet/psf_z30.tif"
 #: Shipped planes of the 88-plane stage-scan volume: the cell at three depths.
 PLANES = (10, 30, 50)
 RAW_PIXEL_UM = 0.1015
-PSF_PIXEL_UM = 0.1011
 #: Camera background of the raw volume in counts (the value pycudadecon's own tests subtract).
 OFFSET = 98.0
-#: Width in pixels of the PSF plane's border whose median is its background (about 141 counts).
-PSF_BORDER = 16
 
 
 class Dataset(ShippedPlanes):
@@ -65,27 +68,11 @@ class Dataset(ShippedPlanes):
     def make_case(self, case_id: str) -> Case:
         plane = self.plane(case_id)
         y, scale = to_unit_range(SHIPPED.read(plane), OFFSET)
-        psf, background = measured_psf(RAW_PIXEL_UM, size=self.psf_size)
+        psf, background = lattice_lightsheet_psf(RAW_PIXEL_UM, size=self.psf_size)
         meta = case_meta(
-            case_id, RAW_PIXEL_UM, [plane, PSF],
-            psf_source=f"measured: bead, same instrument, in-focus plane, resampled {PSF_PIXEL_UM} -> {RAW_PIXEL_UM} um",
+            case_id, RAW_PIXEL_UM, [plane, LLS_PSF],
+            psf_source=f"measured: bead, same instrument, in-focus plane, resampled {LLS_PSF_PIXEL_UM} -> {RAW_PIXEL_UM} um",
             offset=OFFSET, intensity_scale=scale, psf_background=background,
         )  # fmt: skip
         return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)
 
-
-def measured_psf(pixel_um: float, *, size: int) -> tuple[np.ndarray, float]:
-    """The measured PSF's in-focus plane on a ``pixel_um`` grid, ``size`` x ``size``, and its background in counts.
-
-    A window around the bead's peak (the rest of the plane is background
-    noise, which would pull the centroid), minus the median of the plane's
-    border, clipped at 0, resampled by :func:`bench.datasets._real.resample_psf`.
-    """
-    measured = SHIPPED.read(PSF).astype(np.float64)
-    border = np.ones(measured.shape, bool)
-    border[PSF_BORDER:-PSF_BORDER, PSF_BORDER:-PSF_BORDER] = False
-    background = float(np.median(measured[border]))
-    peak = np.unravel_index(np.argmax(measured), measured.shape)
-    half = math.ceil(size * pixel_um / PSF_PIXEL_UM / 2) + 2
-    window = measured[peak[0] - half : peak[0] + half + 1, peak[1] - half : peak[1] + half + 1]
-    return resample_psf(prepare_psf(window, background=background), PSF_PIXEL_UM, pixel_um, size=size), background

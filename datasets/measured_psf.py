@@ -9,17 +9,25 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from bench.api import BaseDataset, Case
-from bench.datasets import beads_grid_confocal as confocal
-from bench.datasets import biosr_wf_sim as biosr
-from bench.datasets import lattice_lightsheet as lls
-from bench.datasets._real import SHIPPED, as_case_psf, centre_crop, normalize_reference
+from bench.datasets._real import (
+    BEAD_PIXEL_UM,
+    BIOSR_PAIRS,
+    BIOSR_PIXEL_UM,
+    LLS_PSF_PIXEL_UM,
+    SHIPPED,
+    as_case_psf,
+    bead_psf,
+    centre_crop,
+    lattice_lightsheet_psf,
+    normalize_reference,
+)  # fmt: skip
 from bench.images import load_image
 from bench.physics import blur_valid, degrade, select_noise_levels
 
 #: Every image lives on the BioSR grid: its SIM references are real 62.6 nm images.
-PIXEL_UM = biosr.PIXEL_UM
+PIXEL_UM = BIOSR_PIXEL_UM
 #: Clean images: BioSR SIM references (real structures) and the benchmark's test phantoms (seed 0).
-SIM_IMAGES = {"sim-microtubules": biosr.PAIRS["microtubules"][1], "sim-factin": biosr.PAIRS["factin"][1]}
+SIM_IMAGES = {"sim-microtubules": BIOSR_PAIRS["microtubules"][1], "sim-factin": BIOSR_PAIRS["factin"][1]}
 PHANTOMS = ("phantom-filaments", "phantom-beads")
 
 
@@ -138,11 +146,11 @@ LLS_PSF_SIZE = 51
 
 
 def _lattice_lightsheet() -> np.ndarray:
-    return lls.measured_psf(PIXEL_UM, size=LLS_PSF_SIZE)[0]
+    return lattice_lightsheet_psf(PIXEL_UM, size=LLS_PSF_SIZE)[0]
 
 
-_PSFS = {"confocal-bead": lambda: confocal.bead_psf(PIXEL_UM), "lattice-lightsheet": _lattice_lightsheet}
+_PSFS = {"confocal-bead": lambda: bead_psf(PIXEL_UM), "lattice-lightsheet": _lattice_lightsheet}
 _SOURCES = {
-    "confocal-bead": f"measured: MPI-CBG confocal 4-bead average, resampled {confocal.BEAD_PIXEL_UM} -> {PIXEL_UM} um",
-    "lattice-lightsheet": f"measured: lattice light-sheet bead, in-focus plane, resampled {lls.PSF_PIXEL_UM} -> {PIXEL_UM} um",
+    "confocal-bead": f"measured: MPI-CBG confocal 4-bead average, resampled {BEAD_PIXEL_UM} -> {PIXEL_UM} um",
+    "lattice-lightsheet": f"measured: lattice light-sheet bead, in-focus plane, resampled {LLS_PSF_PIXEL_UM} -> {PIXEL_UM} um",
 }

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bench.datasets.fresnel_zernike import Dataset as FresnelZernike
+from bench.datasets._synthetic import SyntheticDataset
 
 
-class Dataset(FresnelZernike):
+class Dataset(SyntheticDataset):
     """``fresnel-zernike`` at 64x64 with two images and two noise levels (seconds to run).
 
-    Same physics and parameters as :mod:`bench.datasets.fresnel_zernike`; only
+    Same physics and parameters as ``fresnel-zernike`` (:mod:`bench.datasets._synthetic`); only
     the defaults in ``bench/conf/dataset/smoke.yaml`` differ.
     """
 

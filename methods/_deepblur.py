@@ -29,10 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
+from bench.api import LearnedMethod
 from bench.physics import NOLL_INDICES, FFTConvolver, pad, psf_to_otf, zernike_psfs
-from bench.solvers import NOISE_FLOOR, noise_std
+from bench.rules import NOISE_FLOOR
+from bench.solvers import noise_std
 from bench.training import (
-    Degradations, fit_stage, mean_psf_snr, mean_psnr, save_checkpoint, start_training, training_card, validation_set,
+    Degradations, fit_stage, load_checkpoint, mean_psf_snr, mean_psnr, save_checkpoint, standardize, start_training,
+    training_card, validation_set,
 )  # fmt: skip
 
 #: Positions in the coefficient vector of the even Zernike modes (defocus,
@@ -41,13 +44,6 @@ from bench.training import (
 #: degrees, and even modes are invariant under that rotation), so their global
 #: sign cannot be identified from data: the loss takes the better of both signs.
 EVEN_MODES = tuple(i for i, noll in enumerate(NOLL_INDICES) if noll in (4, 5, 6, 11, 12, 13, 14, 15))
-
-
-def standardize(y: torch.Tensor) -> torch.Tensor:
-    """Zero mean, unit standard deviation per image: identification must not depend on exposure."""
-    mean = y.mean(dim=(-2, -1), keepdim=True)
-    std = y.std(dim=(-2, -1), keepdim=True).clamp(min=1e-6)
-    return (y - mean) / std
 
 
 def _stage(channels_in: int, width: int, blocks: int) -> nn.Sequential:
@@ -74,7 +70,7 @@ class ResNetEncoder(nn.Module):
         )
 
     def forward(self, y: torch.Tensor, modulation: torch.Tensor | None = None) -> torch.Tensor:
-        features = self.stem(standardize(y))
+        features = self.stem(standardize(y)[0])
         # Per stage, a scale and a shift of its channels: (B, 2 * width) each, in stage order.
         films = modulation.split([2 * width for width in self.widths], dim=1) if modulation is not None else None
         for i, stage in enumerate(self.stages):
@@ -352,3 +348,30 @@ def train_conditioned(config: Any, checkpoint: Path, progress=None) -> dict[str,
     )  # fmt: skip
     save_checkpoint(checkpoint, networks, architecture=architecture, card=training_card(config, figures, log))
     return figures
+
+
+DEEPBLUR_REFERENCE = (
+    "V. Debarnot and P. Weiss, \"Deep-blur: Blind identification and deblurring with convolutional "
+    "neural networks\", Biological Imaging, vol. 4, e13, 2024."
+)
+
+
+class DeepBlurNetworks(LearnedMethod):
+    """What ``deepblur`` and ``deepblur-oracle`` share: the networks of ``bench train deepblur``, loaded once.
+
+    Subclasses set ``preset`` in ``__init__`` and read ``self.networks``
+    (``identification``, ``deblurring``) in ``run``.
+    """
+
+    references = (DEEPBLUR_REFERENCE,)
+    test_params: Mapping[str, Any] = {}
+    preset: str
+
+    @classmethod
+    def train(cls, config: Any, checkpoint: Path, progress: Any = None) -> Mapping[str, float]:
+        return train_deepblur(config, checkpoint, progress)
+
+    def prepare(self, device: torch.device) -> None:
+        path = self.checkpoint_path(self.preset)
+        networks = load_checkpoint(path, build_deepblur, recreate=self.recreate_command(self.preset))
+        self.networks = {name: net.to(device) for name, net in networks.items()}

@@ -8,13 +8,14 @@ import torch
 
 from bench.api import BaseMethod, Result
 from bench.physics import PaddingMode
-from bench.solvers import NOISE_FLOOR, PADDINGS, noise_std, regularized_inverse
+from bench.rules import RULES, NoiseRule
+from bench.solvers import PADDINGS, noise_std, regularized_inverse
 
 
 class InverseFilter(BaseMethod):
-    """Closed-form regularised inverse with weight ``w = scale * sigma_hat ** power`` unless given.
+    """Closed-form regularised inverse with the weight of the rule ``RULES["<name>.weight"]`` unless given.
 
-    Subclasses set ``regularizer`` and the calibrated ``scale`` and ``power``.
+    Subclasses set ``regularizer``; their rules live in :mod:`bench.rules`.
     """
 
     blind = False
@@ -22,8 +23,6 @@ class InverseFilter(BaseMethod):
     dims = (2, 3)  # the solvers run over every spatial axis
     test_params = {}
     regularizer: ClassVar[Literal["identity", "gradient"]]
-    scale: ClassVar[float]
-    power: ClassVar[float]
 
     def __init__(self, *, weight: float | None = None, padding: PaddingMode = "edge") -> None:
         if weight is not None and not weight > 0:
@@ -36,8 +35,9 @@ class InverseFilter(BaseMethod):
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
         if psf is None:
             raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        sigma = noise_std(y, floor=NOISE_FLOOR)
-        weight = self.scale * sigma**self.power if self.weight is None else torch.full_like(sigma, self.weight)
+        rule: NoiseRule = RULES[f"{self.name}.weight"]
+        sigma = noise_std(y, floor=rule.floor)
+        weight = rule(sigma) if self.weight is None else torch.full_like(sigma, self.weight)
         x_hat = regularized_inverse(y, psf, regularizer=self.regularizer, weight=weight, padding=self.padding)
         info = {"weight": weight.mean().item(), "sigma_hat": sigma.mean().item()}
         return Result(x_hat=x_hat, psf_hat=None, info=info)

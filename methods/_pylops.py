@@ -40,11 +40,13 @@ from pylops.signalprocessing import Convolve2D
 
 from bench.api import BaseMethod, Result
 from bench.physics import estimate_noise_std
+from bench.rules import NoiseRule
 
 __all__ = [
     "PYLOPS_REFERENCES",
     "Haar2D",
     "PyLopsMethod",
+    "SplitBregmanTV",
     "WeightRule",
     "bregman_weights",
     "centre",
@@ -113,33 +115,28 @@ def valid_blur(psf: np.ndarray, shape: tuple[int, int], *, dtype: Any = np.float
 
 @dataclass(frozen=True)
 class WeightRule:
-    r"""Regularisation weight from the data, :math:`\lambda = c\,\max(\hat\sigma, \sigma_0)^p`, or a fixed one.
+    r"""Regularisation weight from the data by a fitted :class:`bench.rules.NoiseRule`, or a fixed one.
 
-    :math:`\hat\sigma` is :func:`bench.physics.estimate_noise_std` (wavelet MAD),
-    so the methods are never told the noise; :math:`\lambda` is in intensity
-    units (data in [0, 1]). :math:`\sigma_0 > 0` (``sigma_floor``) is the least
-    noise assumed: every fit preferred the smallest value tried (1e-4 to 1e-2),
-    noiseless data doing best almost unregularised within the iteration budget.
-    ``lam`` fixes :math:`\lambda` instead; ``scale`` :math:`c > 0` and ``power``
-    :math:`p` are each plugin's fitted rule.
+    :math:`\lambda = c\,\max(\hat\sigma, \sigma_0)^p` with :math:`\hat\sigma` from
+    :func:`bench.physics.estimate_noise_std` (wavelet MAD), so the methods are never
+    told the noise; :math:`\lambda` is in intensity units (data in [0, 1]). Each
+    plugin's rule is ``RULES["<name>.lam"]`` in :mod:`bench.rules`, and its parameters
+    ``lam_scale``, ``lam_power`` and ``sigma_floor`` default to it: every fit preferred
+    the smallest floor tried (1e-4 to 1e-2), noiseless data doing best almost
+    unregularised within the iteration budget. ``lam`` fixes :math:`\lambda` instead.
     """
 
     lam: float | None
-    scale: float
-    power: float
-    sigma_floor: float
+    rule: NoiseRule
 
     def __post_init__(self) -> None:
         if self.lam is not None and self.lam <= 0:
             raise ValueError(f"lam must be > 0 or None (derived from the data), got {self.lam}")
-        if self.scale <= 0 or self.sigma_floor <= 0:
-            raise ValueError(f"lam_scale and sigma_floor must be > 0, got {self.scale}, {self.sigma_floor}")
 
     def __call__(self, y: np.ndarray) -> tuple[float, float]:
         """(lam, sigma_hat) for one image."""
         sigma = estimate_noise_std(y)
-        lam = self.lam if self.lam is not None else self.scale * max(sigma, self.sigma_floor) ** self.power
-        return lam, sigma
+        return (self.lam if self.lam is not None else self.rule(sigma)), sigma
 
 
 class PyLopsMethod(BaseMethod):
@@ -296,3 +293,55 @@ def solve_batch(
         infos.append(info)
     x_hat = torch.from_numpy(np.stack(images)[:, None]).to(device=y.device, dtype=y.dtype)
     return x_hat, {key: float(np.mean([info[key] for info in infos])) for key in infos[0]}
+
+
+class SplitBregmanTV(PyLopsMethod):
+    """Base of ``pylops_tv`` and ``pylops_tv_haar``: anisotropic TV, plus what :meth:`penalties` adds, by split Bregman.
+
+    See ``pylops_tv`` for the model and the parameters.
+    """
+
+    references = (
+        "L. I. Rudin, S. Osher and E. Fatemi, Nonlinear total variation based noise removal algorithms, "
+        "Physica D 60(1-4):259-268, 1992.",
+        "T. Goldstein and S. Osher, The split Bregman method for L1-regularized problems, SIAM Journal on "
+        "Imaging Sciences 2(2):323-343, 2009.",
+        *PYLOPS_REFERENCES,
+    )
+
+    def __init__(
+        self,
+        *,
+        lam: float | None,
+        lam_scale: float,
+        lam_power: float,
+        sigma_floor: float,
+        rho: float,
+        niter_outer: int,
+        niter_inner: int,
+        niter_lsqr: int,
+    ) -> None:
+        self.weight = WeightRule(lam, NoiseRule(lam_scale, lam_power, sigma_floor))
+        if rho <= 0:
+            raise ValueError(f"rho must be > 0, got {rho}")
+        if min(niter_outer, niter_inner, niter_lsqr) < 1:
+            raise ValueError(f"iteration counts must be >= 1, got {niter_outer}, {niter_inner}, {niter_lsqr}")
+        self.rho, self.niter_outer, self.niter_inner, self.niter_lsqr = rho, niter_outer, niter_inner, niter_lsqr
+
+    def penalties(
+        self, dims: tuple[int, int], lam: float
+    ) -> tuple[list[pylops.LinearOperator], list[float], list[float]]:
+        """The L1-penalised operators of the field, their weights and their augmented-Lagrangian penalties."""
+        return [pylops.Gradient(dims, kind="forward", dtype=np.float32)], [lam], [self.rho]
+
+    def _solve(self, y: np.ndarray, psf: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        lam, sigma = self.weight(y)
+        x, iterations = split_bregman(
+            y,
+            psf,
+            lambda dims: self.penalties(dims, lam),
+            niter_outer=self.niter_outer,
+            niter_inner=self.niter_inner,
+            niter_lsqr=self.niter_lsqr,
+        )
+        return x, {"lam": lam, "sigma_hat": sigma, "iterations": iterations}

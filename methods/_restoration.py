@@ -27,7 +27,8 @@ from torch import nn
 
 from bench.api import LearnedMethod, Result
 from bench.training import (
-    Degradations, fit_stage, load_checkpoint, mean_psnr, save_checkpoint, start_training, training_card, validation_set,
+    Degradations, fit_stage, load_checkpoint, mean_psnr, save_checkpoint, standardize, start_training, training_card,
+    validation_set,
 )  # fmt: skip
 
 
@@ -39,9 +40,8 @@ class Standardized(nn.Module):
         self.network = network
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
-        mean = y.mean(dim=(-2, -1), keepdim=True)
-        std = y.std(dim=(-2, -1), keepdim=True).clamp(min=1e-6)
-        return mean + std * self.network((y - mean) / std)
+        z, mean, std = standardize(y)
+        return mean + std * self.network(z)
 
 
 def train_restoration(

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.methods._blind import check_fits, check_kernel_size, deconvolve, project_psf
-from bench.methods.richardson_lucy import Method as RichardsonLucy
+from bench.blind import check_fits, check_kernel_size, deconvolve, project_psf
 from bench.physics import NOLL_INDICES, pad, zernike_psf
-from bench.solvers import NOISE_FLOOR, noise_std
+from bench.rules import NOISE_FLOOR, RULES
+from bench.solvers import noise_std
 
 
 class Method(BaseMethod):
@@ -45,8 +45,8 @@ class Method(BaseMethod):
     estimate :math:`\hat\sigma`, :math:`K = \min(K_{max}, 0.15\,\hat\sigma^{-5/4})`
     (about 30, 7 and 3.5 at the low, medium and high levels; the cap on
     noiseless data). The PSF is then projected
-    (:func:`bench.methods._blind.project_psf`) and the image restored by the
-    shared non-blind solve (:func:`bench.methods._blind.deconvolve`).
+    (:func:`bench.blind.project_psf`) and the image restored by the
+    shared non-blind solve (:func:`bench.blind.deconvolve`).
 
     Parameter choice (never on test images): the start and the stopping
     rule come from the documented data (the f_c range) and from the rule
@@ -95,8 +95,8 @@ class Method(BaseMethod):
         r = self.kernel_size // 2
         start = zernike_psf(np.zeros(len(NOLL_INDICES)), self.fc, size=self.kernel_size)
         start = torch.from_numpy(start)[None, None].to(y)
-        stopping = RichardsonLucy(max_iter=self.max_iter)
-        counts = [stopping.iteration_count(s) for s in noise_std(y, floor=NOISE_FLOOR).tolist()]
+        stopping = RULES["richardson_lucy.num_iter"]
+        counts = [stopping.iterations(s, max_iter=self.max_iter) for s in noise_std(y, floor=NOISE_FLOOR).tolist()]
         kernels = []
         for b, count in enumerate(counts):
             padded = pad(y[[b]], r, "reflect").clamp(min=1e-6)  # the Poisson updates need positive data

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Mapping
-
 import torch
 
-from bench.api import LearnedMethod, Optics, Result, blind_track
-from bench.methods._deepblur import build_deepblur, train_deepblur
-from bench.training import load_checkpoint
-
-DEEPBLUR_REFERENCE = (
-    "V. Debarnot and P. Weiss, \"Deep-blur: Blind identification and deblurring with convolutional "
-    "neural networks\", Biological Imaging, vol. 4, e13, 2024."
-)
+from bench.api import Optics, Result, blind_track
+from bench.methods._deepblur import DeepBlurNetworks
 
 
-class Method(LearnedMethod):
+class Method(DeepBlurNetworks):
     r"""Blind deblurring by physics-based identification then unrolled deblurring (Deep-Blur).
 
     The identification network (:class:`~bench.methods._deepblur.IdentificationNet`)
@@ -44,25 +35,14 @@ class Method(LearnedMethod):
 
     name = "deepblur"
     blind = True
-    references = (DEEPBLUR_REFERENCE,)
     label_parameters = ("preset", "track")
-    test_params: Mapping[str, Any] = {}
 
     def __init__(self, *, preset: str = "cpu", track: str = "blind") -> None:
         self.preset, self.track = preset, blind_track(track)
         self.networks: dict[str, torch.nn.Module] = {}
 
-    @classmethod
-    def train(cls, config: Any, checkpoint: Path, progress: Any = None) -> Mapping[str, float]:
-        return train_deepblur(config, checkpoint, progress)
-
     def uses_optics(self) -> bool:
         return self.track == "blind+optics"
-
-    def prepare(self, device: torch.device) -> None:
-        path = self.checkpoint_path(self.preset)
-        networks = load_checkpoint(path, build_deepblur, recreate=self.recreate_command(self.preset))
-        self.networks = {name: net.to(device) for name, net in networks.items()}
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None = None) -> Result:
         fc = None if optics is None else torch.full((len(y),), optics.fc, device=y.device)

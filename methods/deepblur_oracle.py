@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 
 from bench.api import Result
-from bench.methods.deepblur import Method as DeepBlur
+from bench.methods._deepblur import DeepBlurNetworks
 
 
-class Method(DeepBlur):
+class Method(DeepBlurNetworks):
     """The deblurring network of ``deepblur`` with the true PSF instead of the identified one.
 
     Non-blind. The gap between this row and ``deepblur`` is the price of blind
@@ -27,7 +27,8 @@ class Method(DeepBlur):
     label_parameters = ("preset",)
 
     def __init__(self, *, preset: str = "cpu") -> None:
-        super().__init__(preset=preset)
+        self.preset = preset
+        self.networks: dict[str, torch.nn.Module] = {}
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
         if psf is None:

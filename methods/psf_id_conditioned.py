@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from bench.api import BaseMethod, LearnedMethod, Optics, Result, blind_track
 from bench.methods._deepblur import build_conditioned, train_conditioned
-from bench.solvers import NOISE_FLOOR, noise_std, richardson_lucy_operator
+from bench.rules import NOISE_FLOOR, RULES
+from bench.solvers import noise_std, richardson_lucy_operator
 from bench.training import load_checkpoint
 
 POSTER_REFERENCE = (
@@ -144,15 +145,13 @@ class Method(LearnedMethod):
         if self.field == "uniform":
             restored = self.solver.run(y, psf_hat)
             return Result(x_hat=restored.x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, **restored.info})
-        from bench.methods.richardson_lucy import Method as RichardsonLucy
-
-        rule = RichardsonLucy()
+        rule = RULES["richardson_lucy.num_iter"]  # richardson_lucy's stop, at its default cap
         sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
         size = min(self.patch, *y.shape[-2:])
         x_hat = torch.cat([
             richardson_lucy_operator(
                 y[[b]], *product_convolution(grid[[b]], tuple(y.shape[-2:]), size, self.stride),
-                num_iter=rule.iteration_count(s),
+                num_iter=rule.iterations(s, max_iter=1000),
             )
             for b, s in enumerate(sigma)
         ])  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from bench.api import LearnedMethod, Optics, Result, blind_track
-from bench.methods._blind import deconvolve
+from bench.blind import deconvolve
 from bench.methods._spectral_id import build_spectral, train_spectral
 from bench.training import load_checkpoint
 
@@ -26,7 +26,7 @@ class Method(LearnedMethod):
     spectrum can see, chosen from the image
     (:func:`bench.identification.choose_reflection`); the image is restored
     by the non-blind solve every blind plugin shares
-    (:func:`bench.methods._blind.deconvolve`), so its rows read against the other
+    (:func:`bench.blind.deconvolve`), so its rows read against the other
     blind rows as a comparison of PSF estimates.
 
     One network serves both tracks: trained with the optics withheld from half

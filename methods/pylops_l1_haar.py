@@ -5,7 +5,19 @@ from __future__ import annotations
 import numpy as np
 from pylops.optimization.sparsity import fista
 
-from bench.methods._pylops import PYLOPS_REFERENCES, Haar2D, PyLopsMethod, WeightRule, centre, edge_field, valid_blur
+from bench.methods._pylops import (
+    PYLOPS_REFERENCES,
+    Haar2D,
+    PyLopsMethod,
+    WeightRule,
+    centre,
+    edge_field,
+    valid_blur,
+)
+from bench.rules import RULES, NoiseRule
+
+#: lambda = 8.5 * max(sigma_hat, 1e-4) ** 2, see the class Notes.
+LAM = RULES["pylops_l1_haar.lam"]
 
 
 class Method(PyLopsMethod):
@@ -44,7 +56,8 @@ class Method(PyLopsMethod):
 
     The method is not told the noise: :math:`\hat\sigma` is
     :func:`bench.physics.estimate_noise_std` and :math:`\lambda = 8.5\,
-    \hat\sigma^2` (the MAP scaling, :math:`p = 2`), fitted on 7 training
+    \hat\sigma^2` (the MAP scaling, :math:`p = 2`), fitted (``RULES["pylops_l1_haar.lam"]`` in :mod:`bench.rules`, refitted by
+    ``python calibration/noise_rules.py``) on 7 training
     images at the four provisional noise levels: 25.19 dB mean PSNR, against
     25.54 dB with the best weight per image. Five levels beat three by up
     to 1.7 dB at medium noise (seven change nothing); 100 iterations (about
@@ -78,13 +91,13 @@ class Method(PyLopsMethod):
         self,
         *,
         lam: float | None = None,
-        lam_scale: float = 8.5,
-        lam_power: float = 2.0,
-        sigma_floor: float = 1e-4,
+        lam_scale: float = LAM.scale,
+        lam_power: float = LAM.power,
+        sigma_floor: float = LAM.floor,
         level: int = 5,
         niter: int = 100,
     ) -> None:
-        self.weight = WeightRule(lam, lam_scale, lam_power, sigma_floor)
+        self.weight = WeightRule(lam, NoiseRule(lam_scale, lam_power, sigma_floor))
         if level < 1 or niter < 1:
             raise ValueError(f"level and niter must be >= 1, got {level}, {niter}")
         self.level, self.niter = level, niter

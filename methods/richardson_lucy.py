@@ -5,7 +5,15 @@ from __future__ import annotations
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.solvers import BOUNDARIES, NOISE_FLOOR, Boundary, noise_std, richardson_lucy
+from bench.rules import RULES
+from bench.solvers import (
+    Boundary,
+    check_richardson_lucy_options,
+    richardson_lucy_from_noise,
+)
+
+#: num_iter = round(0.15 * sigma_hat ** -1.25), see the class Notes.
+ITERATIONS = RULES["richardson_lucy.num_iter"]
 
 
 class Method(BaseMethod):
@@ -33,13 +41,15 @@ class Method(BaseMethod):
         u_{k+1} = \frac{u_k}{A^{\mathsf T}\mathbb 1}\, A^{\mathsf T}\!\left(\frac{y}{A u_k}\right),
         \qquad K = \min\!\left(K_{max},\ \operatorname{round}(0.15\,\hat\sigma^{-5/4})\right)
 
-    (:func:`bench.solvers.richardson_lucy`), from a flat start, :math:`\hat\sigma`
-    the wavelet MAD noise estimate of ``y`` (:func:`bench.solvers.noise_std`).
+    (:func:`bench.solvers.richardson_lucy_from_noise`), from a flat start, :math:`\hat\sigma`
+    the wavelet MAD noise estimate of ``y`` floored at :data:`bench.rules.NOISE_FLOOR`,
+    the rule ``RULES["richardson_lucy.num_iter"]`` of :mod:`bench.rules`.
     Without a stop RL converges to the maximum-likelihood estimate, which
     amplifies noise: at the high level 100 iterations give 13.8 dB against
     17.4 for the input. The rule :math:`K = c\,\hat\sigma^{-p}` was calibrated
     on the 18 training images at the four provisional noise levels:
-    :math:`c = 0.15, p = 5/4` maximised the mean PSNR (noiseless 35.6 / low
+    :math:`c = 0.15, p = 5/4` maximised the mean PSNR (``python calibration/noise_rules.py``
+    refits it) (noiseless 35.6 / low
     26.5 / medium 24.1 / high 22.9 dB, within 1 dB of the best count per
     image chosen with the ground truth: 35.9 / 27.5 / 24.7 / 23.4). It gives
     on average 30, 7 and 3.5 iterations at the low, medium and high levels,
@@ -65,46 +75,17 @@ class Method(BaseMethod):
         "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
     )
     test_params = {"max_iter": 50}
-    #: Calibrated rule num_iter = iter_scale * sigma_hat ** -iter_power (see Notes).
-    iter_scale, iter_power = 0.15, 1.25
-    #: Smoothing of |grad u| in the TV term; plain RL has no TV term.
-    tv_epsilon = 1e-3
 
     def __init__(self, *, num_iter: int | None = None, max_iter: int = 1000, boundary: Boundary = "valid") -> None:
-        if num_iter is not None and num_iter < 1:
-            raise ValueError(f"num_iter must be >= 1 or None (derived from the noise), got {num_iter}")
-        if max_iter < 1:
-            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
-        if boundary not in BOUNDARIES:
-            raise ValueError(f"boundary must be one of {', '.join(BOUNDARIES)}; got {boundary!r}")
+        check_richardson_lucy_options(num_iter, max_iter, boundary)
         self.num_iter = num_iter
         self.max_iter = max_iter
         self.boundary = boundary
 
-    def iteration_count(self, sigma: float) -> int:
-        """``num_iter``, or the calibrated rule of the Notes for a noise level ``sigma``."""
-        return self.num_iter or min(self.max_iter, max(1, round(self.iter_scale * sigma**-self.iter_power)))
-
-    def tv_weights(self, sigma: list[float]) -> list[float]:
-        """TV weight per image: 0 for plain Richardson-Lucy."""
-        return [0.0] * len(sigma)
-
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
         if psf is None:
             raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
-        weights = self.tv_weights(sigma)
-        counts = [self.iteration_count(s) for s in sigma]
-        x_hat = torch.cat([
-            richardson_lucy(
-                y[[b]], psf[[b]] if psf.shape[0] > 1 else psf, num_iter=k, boundary=self.boundary,
-                tv_weight=w, tv_epsilon=self.tv_epsilon,
-            )
-            for b, (k, w) in enumerate(zip(counts, weights))
-        ])
-        info = {
-            "iterations": sum(counts) / len(counts),
-            "tv_weight": sum(weights) / len(weights),
-            "sigma_hat": sum(sigma) / len(sigma),
-        }
+        x_hat, info = richardson_lucy_from_noise(
+            y, psf, iterations=ITERATIONS, max_iter=self.max_iter, boundary=self.boundary, num_iter=self.num_iter
+        )
         return Result(x_hat=x_hat, psf_hat=None, info=info)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from bench.methods.richardson_lucy import Method as RichardsonLucy
-from bench.solvers import Boundary
+import torch
 
-#: Calibrated rule tv_weight = TV_SCALE * sigma_hat, at most TV_MAX (see the class Notes).
-TV_SCALE, TV_MAX = 0.3, 0.2
+from bench.api import BaseMethod, Result
+from bench.rules import RULES
+from bench.solvers import (
+    Boundary,
+    check_richardson_lucy_options,
+    richardson_lucy_from_noise,
+)
+
+#: tv_weight = min(0.3 * sigma_hat, 0.2) and num_iter = round(0.068 * sigma_hat ** -1.5), see the class Notes.
+TV_WEIGHT, ITERATIONS = RULES["richardson_lucy_tv.tv_weight"], RULES["richardson_lucy_tv.num_iter"]
 
 
-class Method(RichardsonLucy):
+class Method(BaseMethod):
     r"""Richardson–Lucy with a total-variation prior (Dey et al. 2006), stopped early.
 
     Parameters
@@ -39,9 +46,11 @@ class Method(RichardsonLucy):
         \quad \lambda = \min(0.3\,\hat\sigma, 0.2),
         \quad K = \min(K_{max}, \operatorname{round}(0.068\,\hat\sigma^{-3/2}))
 
-    (:func:`bench.solvers.richardson_lucy`), :math:`\hat\sigma` the wavelet MAD
+    (:func:`bench.solvers.richardson_lucy_from_noise`), :math:`\hat\sigma` the wavelet MAD
     noise estimate of ``y`` (:func:`bench.solvers.noise_std`, floored at
-    :data:`bench.solvers.NOISE_FLOOR`). The multiplicative scheme is stable
+    :data:`bench.rules.NOISE_FLOOR`); the rules are ``RULES["richardson_lucy_tv.tv_weight"]``
+    and ``RULES["richardson_lucy_tv.num_iter"]`` of :mod:`bench.rules`, refitted by
+    ``python calibration/noise_rules.py``. The multiplicative scheme is stable
     only while the denominator stays positive, which caps :math:`\lambda`
     well below the weight a converged TV solution of noisy data needs: on
     the training images PSNR still peaks after a few iterations at the
@@ -71,6 +80,9 @@ class Method(RichardsonLucy):
     """
 
     name = "richardson_lucy_tv"
+    blind = False
+    learned = False
+    dims = (2, 3)  # the solvers run over every spatial axis
     references = (
         "N. Dey, L. Blanc-Feraud, C. Zimmer, P. Roux, Z. Kam, J.-C. Olivo-Marin and J. Zerubia, "
         "Richardson-Lucy algorithm with total variation regularization for 3D confocal microscope "
@@ -78,7 +90,7 @@ class Method(RichardsonLucy):
         "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
         "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437(1):369-374, 2005.",
     )
-    iter_scale, iter_power = 0.068, 1.5
+    test_params = {"max_iter": 50}
 
     def __init__(
         self,
@@ -91,12 +103,17 @@ class Method(RichardsonLucy):
     ) -> None:
         if tv_weight is not None and not 0 <= tv_weight < 0.25:
             raise ValueError(f"tv_weight must be in [0, 0.25) or None (derived from the noise), got {tv_weight}")
-        super().__init__(num_iter=num_iter, max_iter=max_iter, boundary=boundary)
+        check_richardson_lucy_options(num_iter, max_iter, boundary)
         if not tv_epsilon > 0:
             raise ValueError(f"tv_epsilon must be > 0, got {tv_epsilon}")
-        self.tv_weight = tv_weight
-        self.tv_epsilon = tv_epsilon
+        self.tv_weight, self.num_iter, self.max_iter = tv_weight, num_iter, max_iter
+        self.boundary, self.tv_epsilon = boundary, tv_epsilon
 
-    def tv_weights(self, sigma: list[float]) -> list[float]:
-        """TV weight per image: the given one, or the calibrated rule."""
-        return [min(TV_SCALE * s, TV_MAX) if self.tv_weight is None else self.tv_weight for s in sigma]
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+        if psf is None:
+            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
+        x_hat, info = richardson_lucy_from_noise(
+            y, psf, iterations=ITERATIONS, max_iter=self.max_iter, boundary=self.boundary, num_iter=self.num_iter,
+            tv_weight=TV_WEIGHT if self.tv_weight is None else self.tv_weight, tv_epsilon=self.tv_epsilon,
+        )  # fmt: skip
+        return Result(x_hat=x_hat, psf_hat=None, info=info)

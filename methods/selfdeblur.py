@@ -9,9 +9,16 @@ from typing import Literal
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.methods._blind import check_fits, check_kernel_size, deconvolve, delta_psf, project_psf
+from bench.blind import (
+    check_fits,
+    check_kernel_size,
+    deconvolve,
+    delta_psf,
+    project_psf,
+)
 from bench.physics import FFTConvolver, pad
-from bench.solvers import NOISE_FLOOR, noise_std
+from bench.rules import NOISE_FLOOR
+from bench.solvers import noise_std
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ class Method(BaseMethod):
         Stop once the generators alone fit ``y`` to its noise level (Notes).
     restore : {"shared", "generator"}
         Image returned: the blind plugins' shared non-blind solve with the
-        estimated PSF (:func:`bench.methods._blind.deconvolve`, default), or
+        estimated PSF (:func:`bench.blind.deconvolve`, default), or
         the image generator's output, SelfDeblur's own estimate.
     kernel_lr : float or None
         Adam step of the kernel generator (None: the budget's).

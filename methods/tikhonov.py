@@ -33,8 +33,9 @@ class Method(InverseFilter):
     (:func:`bench.solvers.regularized_inverse` with ``regularizer="gradient"``),
     :math:`\hat\sigma` the wavelet MAD noise estimate of ``y``
     (:func:`bench.solvers.noise_std`) and :math:`\sigma_0` =
-    :data:`bench.solvers.NOISE_FLOOR` (3e-4). The rule :math:`w = c\,\hat\sigma^p`
-    was calibrated on the 18 training images at the four provisional noise
+    :data:`bench.rules.NOISE_FLOOR` (3e-4). The rule :math:`w = c\,\hat\sigma^p`
+    (``RULES["tikhonov.weight"]`` in :mod:`bench.rules`, refitted by
+    ``python calibration/noise_rules.py``) was calibrated on the 18 training images at the four provisional noise
     levels: :math:`p = 3/2, c = 31.6` maximised the mean PSNR (noiseless 33.2
     / low 26.8 / medium 24.6 / high 23.4 dB, within 0.5 dB of the best
     weight chosen per image with the ground truth); :math:`p = 1` and
@@ -59,4 +60,3 @@ class Method(InverseFilter):
         "SIAM Journal on Mathematical Analysis 1(1):52-74, 1970.",
     )
     regularizer = "gradient"
-    scale, power = 31.6, 1.5  # calibrated rule, see Notes

@@ -8,16 +8,10 @@ import torch
 
 from bench.api import BaseMethod, Result
 from bench.physics import FFTConvolver, estimate_noise_std, pad
+from bench.rules import RULES, NoiseRule
 
 DATA_TERMS = ("l2", "kl")
 PRIORS = ("tv", "l1")
-#: Calibrated (c, sigma_0) of lambda = c * max(sigma_hat, sigma_0)**2 (l2), divided by mean(y) for kl.
-LAM_RULES = {
-    ("l2", "tv"): (5.1, 3e-3),
-    ("kl", "tv"): (4.2, 3e-3),
-    ("kl", "l1"): (100.0, 1e-4),
-    ("l2", "l1"): (40.0, 1e-4),
-}
 
 
 class Method(BaseMethod):
@@ -37,8 +31,8 @@ class Method(BaseMethod):
         Fixed weight :math:`\lambda`; None derives it from the data (Notes).
     lam_scale, sigma_floor : float or None
         :math:`c` and :math:`\sigma_0` (least noise assumed) of that rule;
-        None takes the values calibrated for ``(data, prior)`` in
-        ``LAM_RULES``.
+        None takes the values fitted for ``(data, prior)``, the rules
+        ``RULES["variational[data=..,prior=..].lam"]`` of :mod:`bench.rules`.
     tv_eps : float, > 0
         Smoothing :math:`\varepsilon` of the TV, in intensity units (0.01 was
         up to 0.25 dB better than 1e-3 or 1e-4 on noisy training images).
@@ -77,7 +71,8 @@ class Method(BaseMethod):
     c\,\hat\sigma^2` for L2 (the MAP scaling) and :math:`\lambda =
     c\,\hat\sigma^2 / \bar y` for KL (:math:`\bar y / \hat\sigma^2` estimates
     the photon gain that scales a Poisson log-likelihood). :math:`c` and
-    :math:`\sigma_0` were fitted per (data, prior) to the mean PSNR over 7
+    :math:`\sigma_0` (``RULES["variational[data=..,prior=..].lam"]``, refitted by
+    ``python calibration/noise_rules.py``) were fitted per (data, prior) to the mean PSNR over 7
     training images at the four provisional noise levels: KL + TV 26.07 dB,
     L2 + TV 25.97 dB; on 6 other training images L2 + TV led by 0.13 dB and
     0.02 in SSIM, so the simpler L2 is the default. With the L1 prior even
@@ -139,10 +134,8 @@ class Method(BaseMethod):
         sigma = sigma.to(device=y.device, dtype=y.dtype).view(-1, 1, 1, 1)
         if self.lam is not None:
             return torch.full_like(sigma, self.lam), sigma
-        scale, floor = LAM_RULES[(self.data, self.prior)]
-        scale = self.lam_scale if self.lam_scale is not None else scale
-        floor = self.sigma_floor if self.sigma_floor is not None else floor
-        lam = scale * sigma.clamp(min=floor) ** 2
+        rule = RULES[f"variational[data={self.data},prior={self.prior}].lam"]  # lambda = c * max(sigma_hat, sigma_0)**2
+        lam = NoiseRule(self.lam_scale or rule.scale, rule.power, self.sigma_floor or rule.floor)(sigma)
         if self.data == "kl":
             lam = lam / y.mean(dim=(-2, -1), keepdim=True).clamp(min=1e-3)
         return lam, sigma

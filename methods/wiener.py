@@ -29,8 +29,9 @@ class Method(InverseFilter):
     (:func:`bench.solvers.regularized_inverse` with ``regularizer="identity"``),
     :math:`\hat\sigma` the wavelet MAD noise estimate of ``y``
     (:func:`bench.solvers.noise_std`) and :math:`\sigma_0` =
-    :data:`bench.solvers.NOISE_FLOOR` (3e-4). The rule :math:`w = c\,\hat\sigma^p`
-    was calibrated on the 18 training images at the four provisional noise
+    :data:`bench.rules.NOISE_FLOOR` (3e-4). The rule :math:`w = c\,\hat\sigma^p`
+    (``RULES["wiener.weight"]`` in :mod:`bench.rules`, refitted by
+    ``python calibration/noise_rules.py``) was calibrated on the 18 training images at the four provisional noise
     levels (256 x 256, 31 x 31 Fresnel PSFs): :math:`p = 1, c = 1` maximised
     the mean PSNR, within 0.6 dB of the best weight chosen per image with the
     ground truth (noiseless 33.5 / low 25.5 / medium 22.2 / high 20.2 dB
@@ -55,4 +56,3 @@ class Method(InverseFilter):
         "N. Wiener, Extrapolation, Interpolation, and Smoothing of Stationary Time Series, MIT Press, 1949.",
     )
     regularizer = "identity"
-    scale, power = 1.0, 1.0  # calibrated rule, see Notes

@@ -9,17 +9,17 @@ from typing import Any, ClassVar
 import torch
 
 from bench.api import BaseMethod, Optics, Result, blind_track
+from bench.blind import check_fits, check_kernel_size, deconvolve, project_psf
 from bench.identification import (
     choose_reflection,
     frequency_radius,
     otf_power,
     welch_power,
 )
-from bench.methods._blind import check_fits, check_kernel_size, deconvolve, project_psf
 from bench.physics import NOLL_INDICES
 from bench.psf_model import zernike_psf_model
-from bench.solvers import NOISE_FLOOR, noise_std
-
+from bench.rules import NOISE_FLOOR
+from bench.solvers import noise_std
 
 class Method(BaseMethod):
     r"""Zernike coefficients (and f_c) of the datasets' PSF model fitted to one image by Whittle likelihood.
@@ -69,7 +69,7 @@ class Method(BaseMethod):
     uniform in [-0.15, 0.15] waves (the datasets' documented range; no
     penalty or bound during the fit: θ_max is not assumed), f_c at
     stratified points of its range. The best start's PSF is projected and the
-    image restored by the shared solve (:func:`bench.methods._blind.deconvolve`).
+    image restored by the shared solve (:func:`bench.blind.deconvolve`).
 
     Parameter choice, on training images only (``fresnel-zernike``,
     ``images="train"``, seed 1, every second of the 19 images, noiseless

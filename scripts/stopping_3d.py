@@ -6,7 +6,7 @@ default, ``--images train`` for the training renders) and each of
 :func:`bench.solvers.richardson_lucy` with the method's own boundary and TV
 weight records the PSNR of every iterate (``on_iteration``) up to
 ``--max-iter`` (raised to the rule's count where that is larger). It then
-compares the count the method's noise rule gives (``iteration_count`` of the
+compares the count the method's noise rule gives (its ``bench.rules.RULES`` entry for the
 estimated noise, as ``bench run`` uses it) with the oracle count, the
 iterate of highest PSNR, which needs the ground truth. Nothing is fitted:
 the rules keep the constants calibrated on 2D training images.
@@ -36,9 +36,15 @@ from bench.datasets.fresnel_zernike_3d import Dataset
 from bench.methods.richardson_lucy import Method as RichardsonLucy
 from bench.methods.richardson_lucy_tv import Method as RichardsonLucyTV
 from bench.metrics import psnr
-from bench.solvers import NOISE_FLOOR, noise_std, richardson_lucy
+from bench.rules import NOISE_FLOOR, RULES, NoiseRule
+from bench.solvers import noise_std, richardson_lucy
 
 METHODS = {"richardson_lucy": RichardsonLucy, "richardson_lucy_tv": RichardsonLucyTV}
+#: Each method's rules: its iteration count, and its TV weight (0: plain RL).
+METHOD_RULES: dict[str, tuple[NoiseRule, NoiseRule | float]] = {
+    "richardson_lucy": (RULES["richardson_lucy.num_iter"], 0.0),
+    "richardson_lucy_tv": (RULES["richardson_lucy_tv.num_iter"], RULES["richardson_lucy_tv.tv_weight"]),
+}
 
 
 def psnr_path(case, method, max_iter: int) -> tuple[list[float], int]:
@@ -46,11 +52,12 @@ def psnr_path(case, method, max_iter: int) -> tuple[list[float], int]:
     y = torch.from_numpy(case.y)[None, None]
     psf = torch.from_numpy(case.psf)[None, None]
     sigma = float(noise_std(y, floor=NOISE_FLOOR)[0])
-    rule = method.iteration_count(sigma)
+    iterations, weight = METHOD_RULES[method.name]
+    rule = method.num_iter or iterations.iterations(sigma, max_iter=method.max_iter)
+    tv = {"tv_weight": weight(sigma), "tv_epsilon": method.tv_epsilon} if isinstance(weight, NoiseRule) else {}
     path: list[float] = []
     richardson_lucy(
-        y, psf, num_iter=max(max_iter, rule), boundary=method.boundary, tv_weight=method.tv_weights([sigma])[0],
-        tv_epsilon=method.tv_epsilon,
+        y, psf, num_iter=max(max_iter, rule), boundary=method.boundary, **tv,
         on_iteration=lambda _, x: path.append(psnr(case.x, x[0, 0].numpy(), data_range=1.0)),
     )  # fmt: skip
     return path, rule

@@ -15,7 +15,7 @@ from skimage.transform import resize
 import bench  # noqa: F401  (installs the torchvision fallback before deepinv is imported)
 from bench.cases import CaseStore
 from bench.config import compose, make_dataset
-from bench.engine import EngineSettings, dask_client
+from bench.run.engine import EngineSettings, dask_client
 from bench.registry import load_registry
 
 #: Method plugins that misbehave on purpose (bench run --plugins), never shipped in methods/.

@@ -7,10 +7,10 @@ import pytest
 import scipy.signal
 import torch
 
+from bench.blind import delta_psf, project_psf
 from bench.checks import check_psf
 from bench.config import make_method
 from bench.images import load_image
-from bench.methods._blind import delta_psf, project_psf
 from bench.methods.l0_gradient import gradient_otfs
 from bench.metrics import normalize_psf, psf_snr
 from bench.physics import pad

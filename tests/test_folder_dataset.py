@@ -148,7 +148,7 @@ def test_raw_camera_data_warns_and_auto_estimates_offset_and_psf_background(tmp_
     from bench.config import make_method
     from bench.metrics import score
     from bench.registry import load_registry
-    from bench.runner import call_method
+    from bench.run.runner import call_method
 
     raw_root = _camera_folder(tmp_path / "raw", offset=100, psf_background=50)
     with pytest.warns(UserWarning) as caught:
@@ -176,7 +176,7 @@ def test_raw_camera_data_warns_and_auto_estimates_offset_and_psf_background(tmp_
 
 def test_restorations_are_written_as_tiffs_in_the_input_scale_with_the_pixel_size(folder, tmp_path):
     from bench.images_out import restoration_path, safe_name
-    from bench.runner import run_benchmark
+    from bench.run.runner import run_benchmark
 
     overrides = [f"out={tmp_path / 'run'}", f"dataset.path={folder / 'images'}", f"dataset.psf={folder / 'psf.tif'}",
                  "dataset.pixel_size_um=[0.1,0.12]", "dataset.offset=100"]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Method labels: which parameters tell a method's runs apart, and how old results get theirs."""
+"""Method labels: which parameters tell a method's runs apart, and where their images go."""
 
 import pandas as pd
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from bench.api import BaseMethod, LearnedMethod, parameters
 from bench.config import method_label
 from bench.registry import load_registry
-from bench.report import output_path, read_cases
+from bench.runfolder import output_path, read_cases
 
 
 class Budgeted(BaseMethod):
@@ -52,20 +52,6 @@ def test_output_folders_of_labels_are_single_portable_names():
     path = output_path("run", "m[a=1,b=x/y z]", "c1")
     assert path.parts == ("run", "outputs", "m[a=1%2Cb=x%2Fy%20z]", "c1.npz")
     assert output_path("run", "wiener", "c1").parts == ("run", "outputs", "wiener", "c1.npz")
-
-
-def test_old_cases_without_labels_get_them_from_their_params(tmp_path):
-    rows = [
-        ("wiener", '{"padding": "edge", "weight": null}'), ("wiener", '{"padding": "edge", "weight": 0.1}'),
-        ("deepblur", '{"preset": "cpu"}'), ("gone", '{"a": 1}'), ("wiener", "not json"), ("wiener", ""),
-    ]  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["method", "params"]).assign(case_id="007", status="ok")
-    frame.to_csv(tmp_path / "cases.csv", index=False)
-    cases = read_cases(tmp_path / "cases.csv")
-    assert list(cases.columns[:2]) == ["method", "label"]
-    expected = ["wiener", "wiener[weight=0.1]", "deepblur[preset=cpu,track=blind]", "gone", "wiener", "wiener"]
-    assert list(cases.label) == expected
-    assert cases.case_id.iloc[0] == "007"
 
 
 def test_labels_written_by_a_run_are_kept_as_written(tmp_path):

@@ -77,7 +77,7 @@ def test_optics_checks_and_cut_off():
 
 
 def test_folder_run_with_a_model_psf_end_to_end(tmp_path):
-    from bench.runner import run_benchmark
+    from bench.run.runner import run_benchmark
 
     rng = np.random.default_rng(0)
     (tmp_path / "images").mkdir()

@@ -34,7 +34,7 @@ from bench.metrics import (
     score,
 )
 from bench.registry import load_registry
-from bench.runner import run_benchmark
+from bench.run.runner import run_benchmark
 from bench.solvers import richardson_lucy
 
 #: name -> (number of cases, image shape, PSF shape, pixel size in µm, has a reference)

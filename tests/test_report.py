@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.report import bootstrap_mean, leaderboard, load_runs, paired_differences, read_run, summarize, write_report
+from bench.report.publish import write_report
+from bench.report.stats import bootstrap_mean, load_runs, paired_differences, summarize
+from bench.runfolder import FORMAT_VERSION, leaderboard, read_run
 
 IMAGES = ["i0", "i1", "i2", "i3", "i4"]  # 5: the fewest images that get intervals
 NOISES = ["low", "high"]
@@ -39,16 +41,17 @@ def _write_run(directory, *, theta_max=0.15, reference=True):
                 output = {"x_hat": x} | ({"psf_hat": psf} if blind else {})
                 np.savez(directory / "outputs" / method / f"{case_id}.npz", **output)
                 rows.append({
-                    "method": method, "dataset": "toy", "case_id": case_id, "image": image, "noise": noise,
+                    "method": method, "label": method, "track": "blind" if blind else "non-blind", "dataset": "toy", "case_id": case_id, "image": image, "noise": noise,
                     "blind": blind, "psnr": psnr if reference else math.nan, "ssim": 0.5 if reference else math.nan,
                     "psf_snr": 10.0 + i if blind else math.nan, "psf_psnr": math.nan, "reblur_psnr": math.nan,
                     "time_s": {"wiener": 0.01, "rl": 0.1, "blur_id": 1.0}[method], "peak_memory_mb": 5.0,
                     "device": "cpu (x86_64, 2 threads)", "status": "ok", "error": "", "params": "{}", "info": "{}",
                     "run_key": "k",
                 })  # fmt: skip
-    rows.append(rows[-1] | {"method": "broken", "status": "error", "error": "ValueError: boom", "psnr": math.nan})
+    rows.append(rows[-1] | {"method": "broken", "label": "broken", "status": "error", "error": "ValueError: boom", "psnr": math.nan})
     pd.DataFrame(rows).to_csv(directory / "cases.csv", index=False)
     manifest = {
+        "format": FORMAT_VERSION,
         "config": {"dataset": {"name": "toy", "theta_max": theta_max, "size": 16, "fc_range": [0.1, 0.2],
                                "noise": NOISES, "noise_levels": {}}},
         "dataset_cache": str(cache), "git_commit": "abc", "versions": {"torch": "2"}, "machine": {"device": "cpu"},
@@ -158,7 +161,7 @@ def test_cli_report_rejects_a_folder_without_cases(tmp_path, capsys):
 
 def test_report_shows_each_label_of_a_method_as_its_own_entry_with_its_image_panels(tmp_path):
     """Two budgets of ``rl`` in one run: two ranked entries, benchopt solver names, panels read from their folders."""
-    from bench.report import output_path
+    from bench.runfolder import output_path
 
     run = _write_run(tmp_path / "run")
     cases = pd.read_csv(run / "cases.csv")
@@ -182,20 +185,11 @@ def test_report_shows_each_label_of_a_method_as_its_own_entry_with_its_image_pan
     assert ">rl[budget=full,tol=0.1]<" in page and ">rl<" in page and "No image panels" not in page
 
 
-def test_report_finds_the_images_of_a_run_from_before_labels(tmp_path):
-    """An old run has no label column and its images under outputs/<method>/, even where the label says more."""
+def test_report_refuses_a_run_of_an_older_format_naming_the_command_that_recomputes_it(tmp_path, capsys):
     run = _write_run(tmp_path / "run")
-    cases = pd.read_csv(run / "cases.csv")
-    cases.loc[cases.method == "wiener", ["method", "params"]] = ["deepblur", '{"preset": "cpu"}']
-    cases.to_csv(run / "cases.csv", index=False)
-    (run / "outputs" / "wiener").rename(run / "outputs" / "deepblur")
-    for method in ("rl", "blur_id"):
-        for path in (run / "outputs" / method).glob("*.npz"):
-            path.unlink()
-    loaded = read_run(run)
-    label = "deepblur[preset=cpu,track=blind]"
-    assert not loaded.labelled and set(loaded.cases.label) >= {label, "rl"}
-    assert loaded.output("deepblur", label, "i0-low") == run / "outputs" / "deepblur" / "i0-low.npz"
-    write_report([run], tmp_path / "out", n_boot=100, panels=1)
-    page = (tmp_path / "out" / "leaderboard.html").read_text()
-    assert f">{label}<" in page and "No image panels" not in page
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "format": 1, "methods": ["wiener", "rl"]}))
+    assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 2
+    out = " ".join(capsys.readouterr().err.split())
+    assert f"recompute it: rm -r {run} && bench run --method wiener,rl --dataset toy --out {run}" in out
+    assert not (tmp_path / "out").exists()

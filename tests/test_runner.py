@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from bench.registry import UnknownPluginError
-from bench.runner import run_benchmark
+from bench.run.runner import run_benchmark
 from tests.conftest import TEST_PLUGINS
 
 
@@ -114,23 +114,27 @@ def test_non_finite_output_is_an_error_row(tmp_path):
 
 def test_finished_rows_read_back_keep_text_ids(tmp_path):
     """A resumed run matches finished rows by case id: ``007`` must not come back as the number 7."""
-    from bench.runfolder import RunFolder
-    from bench.runner import CASE_COLUMNS
+    from bench.runfolder import FORMAT_VERSION, RunFolder
 
     pd.DataFrame({"method": ["m"], "case_id": ["007"], "image": ["01"], "noise": ["0.10"], "status": ["ok"]}).to_csv(
         tmp_path / "cases.csv", index=False
     )
-    rows = RunFolder(tmp_path, CASE_COLUMNS).read_rows()
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": FORMAT_VERSION}))
+    rows = RunFolder(tmp_path).read_rows()
     assert (rows.case_id.iloc[0], rows.image.iloc[0], rows.noise.iloc[0]) == ("007", "01", "0.10")
 
 
-def test_a_run_folder_from_before_labels_is_labelled_and_keeps_its_saved_images(tmp_path):
-    run(tmp_path, "wiener", "wiener.weight=0.5", "save_outputs=true")
-    old = pd.read_csv(tmp_path / "cases.csv").drop(columns="label")  # as written before labels existed
-    old.to_csv(tmp_path / "cases.csv", index=False)
-    (tmp_path / "outputs" / "wiener[weight=0.5]").rename(tmp_path / "outputs" / "wiener")
-    outcome = run(tmp_path, "wiener", "wiener.weight=0.5", "save_outputs=true")
-    assert outcome.plan == [] and set(outcome.cases.label) == {"wiener[weight=0.5]"}  # finished rows and images found
-    assert "label" in pd.read_csv(tmp_path / "cases.csv").columns
-    assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["wiener[weight=0.5]"]
-    assert len(list((tmp_path / "outputs" / "wiener[weight=0.5]").glob("*.npz"))) == 4
+def test_a_run_folder_of_an_older_format_is_refused_with_the_command_that_recomputes_it(tmp_path):
+    from bench.runfolder import read_run
+
+    run(tmp_path, "wiener", "wiener.weight=0.5")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    del manifest["format"]  # as written before run folders had a format
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    rows_before = (tmp_path / "cases.csv").read_text()
+    expected = rf"format 1 .* recompute it: rm -r {tmp_path} && bench run --method wiener --dataset smoke --out {tmp_path}$"
+    with pytest.raises(ValueError, match=expected):
+        run(tmp_path, "wiener", "wiener.weight=0.5")
+    with pytest.raises(ValueError, match=expected):
+        read_run(tmp_path)
+    assert (tmp_path / "cases.csv").read_text() == rows_before  # nothing was touched

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from bench.blind import delta_psf
 from bench.checks import check_psf
 from bench.config import make_method
-from bench.methods._blind import delta_psf
 from bench.methods.selfdeblur import Generators, Method
 from bench.physics import pad
 from bench.registry import load_registry

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from bench.measure import timed
 from bench.metrics import seam_score
 from bench.physics import (
     NoiseLevel,
@@ -20,7 +21,6 @@ from bench.tiling import (
     release_free_heap,
     restore_tiled,
 )
-from bench.timing import timed
 from bench.volumes import load_volume
 
 CPU = torch.device("cpu")

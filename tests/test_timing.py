@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from bench.cli import main
-from bench.timing import environment, fit_scaling, repeat_timed, run_timing, scaling_table, timed, timing_markdown
+from bench.measure import environment, repeat_timed, timed
+from bench.timing import fit_scaling, run_timing, scaling_table, timing_markdown
 
 CPU = torch.device("cpu")
 

@@ -8,7 +8,7 @@ import torch
 
 from bench.api import BaseMethod, Case, Optics, Result, track_of
 from bench.registry import Registry
-from bench.runner import call_method
+from bench.run.runner import call_method
 
 
 class Probe(BaseMethod):

@@ -13,8 +13,8 @@ from bench.config import compose, make_dataset
 from bench.metrics import psf_snr, score, seam_score, ssim
 from bench.physics import confocal_psf_3d, widefield_psf_3d
 from bench.registry import load_registry
-from bench.report import write_report
-from bench.runner import run_benchmark
+from bench.report.publish import write_report
+from bench.run.runner import run_benchmark
 from bench.volumes import TRAIN_PHANTOM_SEED_OFFSET, VOLUME_PHANTOMS, load_volume
 
 TINY = ["dataset.shape=[10,24,24]", "dataset.psf_shape=[5,9,9]", "dataset.images=[phantom-beads]", "dataset.noise=[high]"]

@@ -15,12 +15,13 @@ output is deterministic: running it twice gives byte-identical files.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 from pathlib import Path
 
 import numpy as np
 import tifffile
+
+from bench.files import sha256_file
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,14 +40,10 @@ BEAD_STACK = np.s_[14:35, 16:132, 14:142]
 Z_STEP_UM = 0.125
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _check_source(source: Path) -> None:
     for line in (source / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split(maxsplit=1)
-        if _sha256(source / name) != digest:
+        if sha256_file(source / name) != digest:
             raise ValueError(f"{source / name} does not match SOURCE/SHA256SUMS; use the byte-identical upstream copy")
 
 
@@ -109,7 +106,7 @@ def prepare(source: Path) -> None:
             shutil.copyfile(licence, HERE / folder / licence.name)
 
     data = sorted(p for p in HERE.rglob("*.tif"))
-    lines = [f"{_sha256(p)}  {p.relative_to(HERE).as_posix()}" for p in data]
+    lines = [f"{sha256_file(p)}  {p.relative_to(HERE).as_posix()}" for p in data]
     (HERE / "SHA256SUMS").write_text("\n".join(lines) + "\n")
     print(f"wrote {len(data)} files, {sum(p.stat().st_size for p in data) / 1e6:.2f} MB; SHA256SUMS updated")
 

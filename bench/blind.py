@@ -1,12 +1,13 @@
-"""What the blind plugins share: PSF projection, kernel-size checks and the final non-blind solve (a helper, not a plugin)."""
+"""What the blind methods share: PSF projection, kernel-size checks and the final non-blind solve."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from bench.methods.richardson_lucy_tv import Method as RichardsonLucyTV
 from bench.metrics import normalize_psf
+from bench.rules import RULES
+from bench.solvers import richardson_lucy_from_noise
 
 __all__ = ["check_kernel_size", "deconvolve", "delta_psf", "project_psf"]
 
@@ -59,14 +60,17 @@ def delta_psf(batch: int, size: int, *, dtype: torch.dtype = torch.float64, devi
 
 
 def deconvolve(y: torch.Tensor, psf_hat: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """The non-blind solve every blind plugin ends with, given its estimated PSF.
+    """The non-blind solve every blind method ends with, given its estimated PSF.
 
-    The ``richardson_lucy_tv`` plugin with its defaults: valid boundary (the
-    data are valid crops), TV weight and iteration count from the wavelet-MAD
-    noise estimate of ``y`` by the rules calibrated on the training images
-    with true PSFs. One shared solver means the blind rows differ only by
-    their PSF estimates, and a blind row can be read against the non-blind
-    ``richardson_lucy_tv`` row as the price of not knowing the PSF.
+    What the ``richardson_lucy_tv`` plugin runs with its defaults: valid
+    boundary (the data are valid crops), TV weight and iteration count from
+    the wavelet-MAD noise estimate of ``y`` by its rules in :mod:`bench.rules`,
+    fitted on the training images with true PSFs. One shared solver means the
+    blind rows differ only by their PSF estimates, and a blind row can be read
+    against the non-blind ``richardson_lucy_tv`` row as the price of not
+    knowing the PSF.
     """
-    result = RichardsonLucyTV().run(y, psf_hat.to(y.dtype))
-    return result.x_hat, result.info
+    return richardson_lucy_from_noise(
+        y, psf_hat.to(y.dtype), iterations=RULES["richardson_lucy_tv.num_iter"], max_iter=1000, boundary="valid",
+        tv_weight=RULES["richardson_lucy_tv.tv_weight"],
+    )

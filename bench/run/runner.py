@@ -1,7 +1,7 @@
 """Run methods on a dataset's cases: plan, run each (method, case) on a Dask worker, write as you go, resume.
 
 The client (this process) plans the run, submits one task per unfinished
-(method label, case) to :mod:`bench.engine` and is the only writer: each
+(method label, case) to :mod:`bench.run.engine` and is the only writer: each
 row is added to ``cases.csv`` atomically as its task finishes, under the run
 folder's lock (:class:`bench.runfolder.RunFolder`), so a crash loses nothing
 finished and two runs into one folder lose no row.
@@ -35,12 +35,12 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import traceback
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ import torch
 from omegaconf import OmegaConf
 
 from bench.api import BaseMethod, Case, track_of
-from bench.cases import CaseStore, default_cache_dir
+from bench.cases import CaseStore, cache_dir
 from bench.codeversion import code_digest
 from bench.config import (
     compose,
@@ -57,22 +57,14 @@ from bench.config import (
     method_parameters,
     split_overrides,
 )
-from bench.engine import Task, TaskFailure, dask_client, engine_settings, run_tasks
 from bench.images_out import restoration_path, write_restoration
-from bench.metrics import NO_REFERENCE_SCORES, CaseScorer
+from bench.measure import device_name, environment, git_commit, timed
+from bench.metrics import CaseScorer
 from bench.registry import Registry, load_registry
-from bench.report import leaderboard
-from bench.runfolder import RunFolder, now
-from bench.timing import device_name, environment, timed
+from bench.run.engine import Task, TaskFailure, dask_client, engine_settings, run_tasks
+from bench.runfolder import FORMAT_VERSION, RunFolder, leaderboard, now
 
-__all__ = ["CASE_COLUMNS", "RunOutcome", "call_method", "method_code", "resolve_methods", "run_benchmark", "run_task"]
-
-CASE_COLUMNS = [
-    "method", "label", "dataset", "case_id", "image", "noise", "blind", "track",
-    "psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr",
-    *NO_REFERENCE_SCORES,
-    "time_s", "peak_memory_mb", "device", "threads", "load_avg", "status", "error", "params", "info", "run_key", "code",
-]  # fmt: skip
+__all__ = ["RunOutcome", "call_method", "method_code", "resolve_methods", "run_benchmark", "run_task"]
 
 #: Modules besides a method's own whose code shapes its rows (the scores).
 SCORING_MODULES = ("bench.metrics",)
@@ -167,9 +159,9 @@ def run_benchmark(
         raise ValueError("device=cuda requested but torch sees no CUDA device; use --device cpu")
     timeouts = _timeouts(cfg, names)
     data, data_params = make_dataset(cfg, registry)
-    store = CaseStore(data, data_params, Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir())
+    store = CaseStore(data, data_params, cache_dir(cfg.cache_dir))
     cases = store.load()
-    folder = RunFolder(_output_folder(cfg.out, create=not dry_run), CASE_COLUMNS)
+    folder = RunFolder(_output_folder(cfg.out, create=not dry_run))
     for source, error in broken.items():
         log(f"failed to load {source}: {error}")
     if dry_run:
@@ -291,7 +283,7 @@ def _todo(
 
 def _dry_run(registry, names, params, timeouts, cases, dataset, dataset_key, device, folder, cfg, broken) -> RunOutcome:
     """What a run would compute and why, touching nothing."""
-    rows = folder.read_rows() if (folder.path / "cases.csv").exists() else pd.DataFrame(columns=CASE_COLUMNS)
+    rows = folder.read_rows()
     plan, skipped, dims = [], {}, {case.y.ndim for case in cases}
     for name in names:
         run, reason = _plan_method(registry.method(name), params[name], timeouts[name], dataset_key, device, dims)
@@ -520,13 +512,8 @@ def _case_row(case: Case, blind: bool, device: torch.device) -> dict[str, Any]:
 def _manifest(cfg, names: list[str], store: CaseStore, device: torch.device, plugins: Sequence[str]) -> dict[str, Any]:
     """What a reader needs to reproduce the run: config, code version, libraries, machine."""
     machine = environment(device)
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
     return {
+        "format": FORMAT_VERSION,
         "started": now(),
         "methods": names,
         "plugin_folders": list(plugins),
@@ -534,7 +521,7 @@ def _manifest(cfg, names: list[str], store: CaseStore, device: torch.device, plu
         "dataset_cache": str(store.directory),
         "cases_code": store.code,
         "seed": cfg.dataset.get("seed"),
-        "git_commit": commit,
+        "git_commit": git_commit(),
         "versions": machine.pop("versions"),
         "machine": machine,
     }

@@ -38,16 +38,10 @@ from typing import Any
 
 import pandas as pd
 
-from bench.report import (
-    Run,
-    benchopt_dataset_name,
-    load_runs,
-    metric_columns,
-    ranking_metric,
-    read_run,
-)
+from bench.report.stats import load_runs, metric_columns, ranking_metric
+from bench.runfolder import Run, read_run
 
-__all__ = ["OBJECTIVE_NAME", "RESULT_STEM", "benchopt_results", "write_benchopt"]
+__all__ = ["OBJECTIVE_NAME", "RESULT_STEM", "benchopt_columns", "benchopt_dataset_name", "benchopt_results", "write_benchopt"]
 
 #: benchopt's ``objective_name`` of every row, and the name of the benchmark's objective.
 OBJECTIVE_NAME = "deconv-bench"
@@ -82,6 +76,32 @@ class Objective(BaseObjective):
     def get_objective(self):
         raise RuntimeError("deconv-bench cases are run by `bench run`, not by benchopt")
 '''
+
+
+def benchopt_dataset_name(variant: str, noise: str) -> str:
+    """A variant at a noise level in benchopt's ``Name[param=value,...]`` form: ``toy[theta_max=0.1,noise=high]``."""
+    return f"{variant[:-1]},noise={noise}]" if variant.endswith("]") else f"{variant}[noise={noise}]"
+
+
+def benchopt_columns(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary with benchopt's result names added: solver_name, dataset_name, objective_*, p_dataset_*.
+
+    ``solver_name`` is the label and ``dataset_name`` the variant with the
+    noise level, both in benchopt's ``Name[param=value,...]`` form: the
+    parameters that tell the runs or the merged configurations apart. These
+    are aggregated rows, not a benchopt result file (no ``idx_rep``,
+    ``stop_val``): :mod:`bench.report.benchopt` writes that one, per case.
+    """
+    frame = summary.copy()
+    metrics = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean")]
+    frame["solver_name"] = frame["label"]
+    frame["dataset_name"] = [benchopt_dataset_name(v, n) for v, n in zip(frame["variant"], frame["noise"])]
+    frame["objective_name"] = "deconvolution"
+    for metric in metrics:
+        frame[f"objective_{metric}"] = frame[f"{metric}_mean"]
+    frame["p_dataset_noise"] = frame["noise"]
+    frame["time"] = frame["time_s_median"]
+    return frame
 
 
 def benchopt_results(runs: Iterable[Run]) -> pd.DataFrame:
@@ -187,7 +207,7 @@ def _uniform_types(frame: pd.DataFrame) -> pd.DataFrame:
 
     Parquet stores one type per column; numbers of mixed int and float stay numbers.
     """
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.select_dtypes(include="object").columns:
         kinds = {"number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
                  for v in frame[column].dropna()}  # fmt: skip
         if len(kinds) > 1:

@@ -20,16 +20,25 @@ import html
 import io
 import json
 import math
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench.report import (
-    ALL_NOISE, LABELS, MIN_IMAGES, Run, format_ci, format_seconds, format_value, pooled_rows, ranked_rows, ranking_metric,
-)  # fmt: skip
+from bench.metrics import psf_canvas
+from bench.report.stats import ALL_NOISE, MIN_IMAGES, ranking_metric
+from bench.report.tables import (
+    LABELS,
+    format_ci,
+    format_seconds,
+    format_value,
+    pooled_rows,
+    ranked_rows,
+)
+from bench.runfolder import Run
 
 __all__ = ["render_page"]
 
@@ -267,7 +276,7 @@ def _time_quality_figure(rows: pd.DataFrame, metric: str | None, colors: dict) -
     axis.set_xscale("log")
     axis.set_xlabel(f"median time per image, s ({', '.join(sorted(set(pooled['device'].astype(str))))})")
     axis.set_ylabel(f"mean {LABELS.get(metric, metric)}")
-    axis.set_title(f"Quality against time: up and to the left is better")
+    axis.set_title("Quality against time: up and to the left is better")
     axis.grid(alpha=0.3, which="both")
     _legend(figure, axis)
     return _figure_html(figure, "Median time per image (log scale) against mean score over every case, with its 95% interval.")
@@ -302,7 +311,7 @@ def _panels(cases: pd.DataFrame, runs: Sequence[Run], count: int) -> list[str]:
     if count <= 0:
         return []
     by_directory = {str(run.directory): run for run in runs}
-    outputs = [by_directory[r.run].output(r.method, r.label, r.case_id) for r in cases.itertuples()]
+    outputs = [by_directory[r.run].output(r.label, r.case_id) for r in cases.itertuples()]
     cases = cases.assign(output_file=outputs)
     has_output = np.array([path.exists() for path in outputs], dtype=bool)
     saved = cases[(cases["status"] == "ok").to_numpy() & has_output]
@@ -345,13 +354,13 @@ def _case_arrays(manifest_json: str, case_id: str) -> dict[str, np.ndarray | Non
 def _regenerate(manifest_json: str) -> Path:
     from omegaconf import OmegaConf
 
-    from bench.cases import CaseStore, default_cache_dir
+    from bench.cases import CaseStore, cache_dir
     from bench.config import make_dataset
     from bench.registry import load_registry
 
     config = json.loads(manifest_json)["config"]
     data, params = make_dataset(OmegaConf.create({"dataset": config["dataset"]}), load_registry())
-    store = CaseStore(data, params, default_cache_dir())
+    store = CaseStore(data, params, cache_dir())
     store.load()
     return store.directory
 
@@ -432,12 +441,8 @@ def _psf_crop(psf: np.ndarray) -> int:
 
 def _center(psf: np.ndarray, size: int) -> np.ndarray:
     """The PSF scaled to unit sum, on a ``size`` x ``size`` window around its centre (zero-padded)."""
-    psf = np.asarray(psf, dtype=float) / max(float(np.sum(psf)), 1e-12)
-    canvas = np.zeros((size, size))
-    h, w = min(size, psf.shape[0]), min(size, psf.shape[1])
-    top, left = (psf.shape[0] - h) // 2, (psf.shape[1] - w) // 2
-    canvas[(size - h) // 2 : (size - h) // 2 + h, (size - w) // 2 : (size - w) // 2 + w] = psf[top : top + h, left : left + w]
-    return canvas
+    psf = np.asarray(psf, dtype=float)
+    return psf_canvas(psf / max(float(np.sum(psf)), 1e-12), (size, size))
 
 
 # ----------------------------------------------------------------------------- text helpers

@@ -1,0 +1,144 @@
+"""The import graph of the code: no circle in ``bench/``, layers that point one way, plugins that use only the core.
+
+Read from the source with :mod:`ast` (every ``import``, also inside functions),
+so a circle that Python tolerates through a late import still fails here.
+
+Layers, from the bottom: the core (every ``bench`` module not named below),
+the run engine (``bench.run``), presentation (``bench.report``), the commands
+(``bench.cli``, ``bench.timing``). The plugins (``bench.methods``,
+``bench.datasets``) use the core only, and each other never: what several
+plugins share lives in the core or in a ``_``-prefixed helper module.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN_FOLDERS = {"methods": "bench.methods", "datasets": "bench.datasets"}
+COMMANDS = ("bench.cli", "bench.timing")
+
+
+def _modules() -> dict[str, Path]:
+    """Module name -> file, for ``bench/`` and the plugin folders (which ``bench.methods`` and ``bench.datasets`` link to)."""
+    modules = {}
+    for path in sorted((ROOT / "bench").rglob("*.py")):
+        if path.parent.name in PLUGIN_FOLDERS and path.parent.parent.name == "bench":
+            continue  # the links: read below under their own folder
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    for folder, package in PLUGIN_FOLDERS.items():
+        for path in sorted((ROOT / folder).glob("*.py")):
+            modules[f"{package}.{path.stem}"] = path
+    return modules
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """The modules of :data:`MODULES` that ``name`` imports (``from a import b`` counts ``a.b`` when it is a module)."""
+    found = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        for target in targets:
+            while target and target not in MODULES:
+                target = target.rpartition(".")[0]
+            if target and target != name and not (path.name == "__init__.py" and target.startswith(name + ".")):
+                found.add(target)
+    return found
+
+
+GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+
+
+def _layer(name: str) -> str:
+    if name.startswith(tuple(f"{p}." for p in PLUGIN_FOLDERS.values())):
+        return "plugin"
+    if name in COMMANDS:
+        return "command"
+    if name == "bench.run" or name.startswith("bench.run."):
+        return "engine"
+    if name == "bench.report" or name.startswith("bench.report."):
+        return "presentation"
+    return "core"
+
+
+#: Which layers each layer may import.
+ALLOWED = {
+    "core": {"core"},
+    "plugin": {"core", "plugin"},  # plugin -> plugin only to a `_` helper, checked below
+    "engine": {"core", "engine"},
+    "presentation": {"core", "presentation"},
+    "command": {"core", "engine", "presentation", "command"},
+}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, components = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                components.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return components
+
+
+def test_the_graph_is_read_from_every_module():
+    assert {"bench.run.runner", "bench.report.html", "bench.runfolder", "bench.methods.wiener", "bench.datasets.smoke"} <= set(GRAPH)
+    assert "bench.runfolder" in GRAPH["bench.run.runner"] and "bench.measure" in GRAPH["bench.timing"]
+
+
+def test_cycles_are_found_when_there_are_some():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_anywhere():
+    assert _cycles(GRAPH) == []
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH))
+def test_layers_point_one_way(name):
+    layer = _layer(name)
+    wrong = sorted(target for target in GRAPH[name] if _layer(target) not in ALLOWED[layer])
+    assert not wrong, f"{name} ({layer}) imports {', '.join(f'{t} ({_layer(t)})' for t in wrong)}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in GRAPH if _layer(n) == "plugin"))
+def test_plugins_never_import_other_plugins(name):
+    others = sorted(t for t in GRAPH[name] if _layer(t) == "plugin" and not t.rpartition(".")[2].startswith("_"))
+    assert not others, f"{name} imports the plugin(s) {others}: move what they share into bench/ or a _helper module"
