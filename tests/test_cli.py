@@ -50,13 +50,13 @@ def test_a_skipped_method_fails_the_run_only_when_named(monkeypatch, tmp_path, c
     """`--method all` on volumes skips the 2D-only methods: that is reported, not an exit code 1."""
     import pandas as pd
 
-    import bench.report
-    import bench.runner
-    from bench.runner import RunOutcome
+    import bench.report.tables
+    import bench.run.runner
+    from bench.run.runner import RunOutcome
 
     outcome = RunOutcome(tmp_path, pd.DataFrame({"status": [], "label": []}), pd.DataFrame(), skipped={"wiener": "2D only"})
-    monkeypatch.setattr(bench.runner, "run_benchmark", lambda *args, **kwargs: outcome)
-    monkeypatch.setattr(bench.report, "print_leaderboard", lambda *args: None)
+    monkeypatch.setattr(bench.run.runner, "run_benchmark", lambda *args, **kwargs: outcome)
+    monkeypatch.setattr(bench.report.tables, "print_leaderboard", lambda *args: None)
     assert main(["run", "--method", "all", "--dataset", "smoke"]) == 0
     assert main(["run", "--method", "wiener", "--dataset", "smoke"]) == 1
     assert "no result from: wiener" in capsys.readouterr().err
