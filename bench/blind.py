@@ -52,7 +52,9 @@ def project_psf(psf: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(out)[:, None].to(device=psf.device, dtype=psf.dtype)
 
 
-def delta_psf(batch: int, size: int, *, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu") -> torch.Tensor:
+def delta_psf(
+    batch: int, size: int, *, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """(batch, 1, size, size) kernels that are 1 at the centre pixel and 0 elsewhere: no blur."""
     psf = torch.zeros(batch, 1, size, size, dtype=dtype, device=device)
     psf[..., size // 2, size // 2] = 1.0
@@ -71,6 +73,10 @@ def deconvolve(y: torch.Tensor, psf_hat: torch.Tensor) -> tuple[torch.Tensor, di
     knowing the PSF.
     """
     return richardson_lucy_from_noise(
-        y, psf_hat.to(y.dtype), iterations=RULES["richardson_lucy_tv.num_iter"], max_iter=1000, boundary="valid",
+        y,
+        psf_hat.to(y.dtype),
+        iterations=RULES["richardson_lucy_tv.num_iter"],
+        max_iter=1000,
+        boundary="valid",
         tv_weight=RULES["richardson_lucy_tv.tv_weight"],
     )

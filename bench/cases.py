@@ -79,7 +79,8 @@ class CaseStore:
         #: Digest of the code that generates the cases (the dataset plugin and the bench modules it uses).
         self.code = code_digest(type(dataset).__module__, __name__)
         identity = json.dumps(
-            {"dataset": dataset.name, "params": self.params, "format": _FORMAT_VERSION, "code": self.code}, sort_keys=True
+            {"dataset": dataset.name, "params": self.params, "format": _FORMAT_VERSION, "code": self.code},
+            sort_keys=True,
         )
         self.key = hashlib.sha256(identity.encode()).hexdigest()[:12]
         self.directory = Path(cache_dir) / f"{dataset.name}-{self.key}"

@@ -27,8 +27,7 @@ def check_image(image: np.ndarray, *, name: str = "image", volumes: bool = False
     if image.ndim != 2 and not (volumes and image.ndim == 3):
         expected = "a 2D (H, W) image or a 3D (D, H, W) volume" if volumes else "a 2D (H, W) array"
         raise ValueError(
-            f"{name} must be {expected}, got shape {image.shape}; "
-            "for a stack or RGB image pass one plane or channel"
+            f"{name} must be {expected}, got shape {image.shape}; for a stack or RGB image pass one plane or channel"
         )
     if image.size == 0:
         raise ValueError(f"{name} is empty (shape {image.shape})")
@@ -59,7 +58,9 @@ def check_psf(psf: np.ndarray, *, name: str = "psf", volumes: bool = False) -> n
     if total == 0:
         raise ValueError(f"{name} sums to zero: it holds no energy")
     if abs(total - 1) > PSF_SUM_TOLERANCE:
-        raise ValueError(f"{name} must sum to 1 (tolerance {PSF_SUM_TOLERANCE:g}), got {total:.6g}; divide it by its sum")
+        raise ValueError(
+            f"{name} must sum to 1 (tolerance {PSF_SUM_TOLERANCE:g}), got {total:.6g}; divide it by its sum"
+        )
     centroid = np.array([(index * psf).sum(dtype=np.float64) for index in np.indices(psf.shape)]) / total
     centre = (np.array(psf.shape) - 1) / 2
     if np.abs(centroid - centre).max() > 1:

@@ -67,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--save-outputs", action="store_true", help="save restored images to OUT/outputs/")
     run.add_argument("--workers", type=_positive_int, help="local Dask worker processes (default: 1)")
     run.add_argument("--threads", type=_positive_int, help="threads per worker (default: cores // workers)")
-    run.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead of local workers")
+    run.add_argument(
+        "--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead of local workers"
+    )
     run.add_argument("--timeout", type=_seconds, help="seconds per method and case before it is stopped (default: 600)")
     run.add_argument(
         "--plugins", action="append", default=[], metavar="DIR", help="also load the method plugins of DIR (repeatable)"
@@ -90,11 +92,14 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     timing.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch device (default: cpu)")
     timing.add_argument("--out", type=Path, help="output folder (default: results/timing-<device>)")
-    timing.add_argument("--peer", help="a timed method: add each method's time ratio and largest output difference to it")
+    timing.add_argument(
+        "--peer", help="a timed method: add each method's time ratio and largest output difference to it"
+    )
     timing.add_argument("overrides", nargs="*", metavar="OVERRIDES")
 
     report = commands.add_parser(
-        "report", help="merge runs into leaderboard.csv, leaderboard.md and a static HTML page with figures",
+        "report",
+        help="merge runs into leaderboard.csv, leaderboard.md and a static HTML page with figures",
         parents=[common],
     )
     report.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="folders written by `bench run`")
@@ -103,11 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default: 2000)")
 
     export_results = commands.add_parser(
-        "export", help="write merged runs in another tool's result format (benchopt: a folder `benchopt plot` renders)", parents=[common],
+        "export",
+        help="write merged runs in another tool's result format (benchopt: a folder `benchopt plot` renders)",
+        parents=[common],
     )
     export_results.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="folders written by `bench run`")
     export_results.add_argument("--format", choices=("benchopt",), default="benchopt", help="(default: benchopt)")
-    export_results.add_argument("--out", type=Path, default=Path("results/benchopt"), help="(default: results/benchopt)")
+    export_results.add_argument(
+        "--out", type=Path, default=Path("results/benchopt"), help="(default: results/benchopt)"
+    )
 
     train = commands.add_parser(
         "train",
@@ -160,8 +169,14 @@ def _explain(error: Exception) -> tuple[int, str]:
         return EXIT_BAD_INPUT, str(error)
     if isinstance(error, OSError):  # the file system refused: read-only, full, missing, a file for a folder
         where = f" {error.filename}" if error.filename else ""
-        return EXIT_BAD_INPUT, f"cannot write or read{where}: {error.strerror or error}; check the path, its permissions and free space"
-    return EXIT_INTERNAL, f"{type(error).__name__}: {error} (a bug in bench or a plugin; rerun with --debug for the traceback)"
+        return (
+            EXIT_BAD_INPUT,
+            f"cannot write or read{where}: {error.strerror or error}; check the path, its permissions and free space",
+        )
+    return (
+        EXIT_INTERNAL,
+        f"{type(error).__name__}: {error} (a bug in bench or a plugin; rerun with --debug for the traceback)",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -353,7 +368,12 @@ def _export(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _task_bars(*, label_width: int) -> Iterator[Callable[[str, int], Callable[[], None]]]:
     """Rich progress bars for tasks finishing in any order; yields ``start(label, total)`` -> ``advance()``."""
-    columns = (TextColumn(f"{{task.description:<{label_width}}}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn(f"{{task.description:<{label_width}}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=messages) as bar:
 
         def start(label: str, total: int) -> Callable[[], None]:
@@ -366,7 +386,12 @@ def _task_bars(*, label_width: int) -> Iterator[Callable[[str, int], Callable[[]
 @contextlib.contextmanager
 def _progress_bar(*, label_width: int) -> Iterator[Callable[[Iterable, int, str], Iterator]]:
     """A rich progress display; yields ``progress(items, total, description)``, which iterates with a bar."""
-    columns = (TextColumn(f"{{task.description:<{label_width}}}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn(f"{{task.description:<{label_width}}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=messages) as bar:
 
         def progress(items: Iterable, total: int, description: str) -> Iterator:

@@ -59,7 +59,9 @@ def compose(overrides: Sequence[str] = (), *, dataset: str | None = None) -> Dic
     if dataset is not None:
         overrides.insert(0, f"dataset={dataset}" if has_yaml else "~dataset")
     with initialize_config_module(config_module="bench.conf", version_base=None):
-        cfg = _hydra_call(lambda: hydra_compose(config_name="config", overrides=overrides), overrides, "bench/conf/config.yaml")
+        cfg = _hydra_call(
+            lambda: hydra_compose(config_name="config", overrides=overrides), overrides, "bench/conf/config.yaml"
+        )
     if not has_yaml:
         OmegaConf.set_struct(cfg, False)
         cfg.dataset = {"name": dataset}
@@ -82,7 +84,9 @@ def compose_training(method: str, overrides: Sequence[str] = ()) -> DictConfig:
     if name not in available:
         raise ValueError(f"no training configuration {name!r}; available: {', '.join(available)}")
     with initialize_config_module(config_module="bench.conf.train", version_base=None):
-        return _hydra_call(lambda: hydra_compose(config_name=name, overrides=rest), rest, f"bench/conf/train/{name}.yaml")
+        return _hydra_call(
+            lambda: hydra_compose(config_name=name, overrides=rest), rest, f"bench/conf/train/{name}.yaml"
+        )
 
 
 def _hydra_call(call: Callable[[], DictConfig], overrides: Sequence[str], source: str) -> DictConfig:
@@ -119,7 +123,9 @@ def make_dataset(cfg: DictConfig, registry: Registry) -> tuple[BaseDataset, dict
     try:
         dataset = dataset_cls(**params)
     except TypeError as error:  # a value of the wrong kind deeper down (a noise level's sigma given as text)
-        raise ValueError(f"dataset {name!r} cannot be built: {error}; check the dataset.* and noise_levels.* overrides") from None
+        raise ValueError(
+            f"dataset {name!r} cannot be built: {error}; check the dataset.* and noise_levels.* overrides"
+        ) from None
     resolved = {k: params.get(k, v) for k, v in accepted.items()}
     return dataset, resolved
 
@@ -131,8 +137,7 @@ def method_parameters(method_cls: type[BaseMethod], overrides: Sequence[str] = (
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         raise ValueError(
-            f"method {method_cls.name!r} has no parameter(s) {unknown}; "
-            f"its parameters: {', '.join(defaults) or 'none'}"
+            f"method {method_cls.name!r} has no parameter(s) {unknown}; its parameters: {', '.join(defaults) or 'none'}"
         )
     check_types(method_cls, given, f"{method_cls.name}.{{}}", defaults)
     return {**defaults, **given}

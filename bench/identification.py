@@ -58,7 +58,9 @@ def welch_power(y: torch.Tensor, window: int = 64) -> torch.Tensor:
     return torch.fft.fftshift(full, dim=(-2, -1))
 
 
-def frequency_radius(window: int, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> torch.Tensor:
+def frequency_radius(
+    window: int, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """|k| in cycles per pixel on the (window, window) grid of :func:`welch_power`."""
     k = (torch.arange(window, dtype=dtype, device=device) - window // 2) / window
     return torch.sqrt(k[:, None] ** 2 + k[None, :] ** 2)

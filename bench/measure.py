@@ -173,9 +173,7 @@ def timed(call: Callable[[], T], device: torch.device) -> tuple[T, Timing]:
     return result, Timing(seconds=seconds, peak_memory_mb=peak, device=device_name(device))
 
 
-def repeat_timed(
-    call: Callable[[], Any], device: torch.device, *, repeats: int = 3, warmup: int = 1
-) -> RepeatedTiming:
+def repeat_timed(call: Callable[[], Any], device: torch.device, *, repeats: int = 3, warmup: int = 1) -> RepeatedTiming:
     """``warmup`` untimed calls, then ``repeats`` timed ones."""
     if repeats < 1 or warmup < 0:
         raise ValueError(f"repeats must be >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}")

@@ -271,7 +271,9 @@ class CaseScorer:
             x = np.asarray(self.x, dtype=np.float64)
             self._blurred_x[size] = scipy.signal.fftconvolve(x, normalize_psf(self.psf, size), mode="same")
         blurred = self._blurred_x[size]
-        estimate = scipy.signal.fftconvolve(np.asarray(self.x, dtype=np.float64), normalize_psf(psf_hat, size), mode="same")
+        estimate = scipy.signal.fftconvolve(
+            np.asarray(self.x, dtype=np.float64), normalize_psf(psf_hat, size), mode="same"
+        )
         return psnr(blurred, estimate, data_range=self.data_range)
 
 
@@ -552,7 +554,9 @@ def _same_shape(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _common_size(psf_true: np.ndarray, psf_estimate: np.ndarray) -> tuple[int, ...]:
     """The canvas that holds both PSFs: per axis, the odd size that holds either."""
     if np.ndim(psf_true) != np.ndim(psf_estimate):
-        raise ValueError(f"PSFs must have the same number of axes, got {np.shape(psf_true)} and {np.shape(psf_estimate)}")
+        raise ValueError(
+            f"PSFs must have the same number of axes, got {np.shape(psf_true)} and {np.shape(psf_estimate)}"
+        )
     return tuple(int(n) + 1 - int(n) % 2 for n in np.maximum(np.shape(psf_true), np.shape(psf_estimate)))
 
 

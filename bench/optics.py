@@ -39,7 +39,9 @@ def microscope_optics(na: float, wavelength_um: float, refractive_index: float, 
         raise ValueError(f"optics must be positive numbers, got NA {na}, wavelength {wavelength_um} um, "
                          f"index {refractive_index}, pixel {pixel_size_um} um")  # fmt: skip
     if na >= refractive_index:
-        raise ValueError(f"NA {na} must be below the immersion index {refractive_index} (1.515 oil, 1.33 water, 1.0 air)")
+        raise ValueError(
+            f"NA {na} must be below the immersion index {refractive_index} (1.515 oil, 1.33 water, 1.0 air)"
+        )
     if wavelength_um > 2:
         raise ValueError(f"wavelength_um is in micrometres (0.52 for 520 nm), got {wavelength_um}")
     return Optics(

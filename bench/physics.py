@@ -109,7 +109,11 @@ def _zernike_generator(size: int, pupil_size: int, dtype: torch.dtype, device: s
     # shift of the whole image is not blur, and a blind method cannot see it.
     # (Set in the constructor: deepinv 0.5 fails when it is passed to step.)
     return DiffractionBlurGenerator(
-        (size, size), zernike_index=NOLL_INDICES, pupil_size=(pupil_size, pupil_size), center=True, dtype=dtype,
+        (size, size),
+        zernike_index=NOLL_INDICES,
+        pupil_size=(pupil_size, pupil_size),
+        center=True,
+        dtype=dtype,
         device=device,
     )
 
@@ -123,8 +127,14 @@ _PSF_3D_MARGIN = 4
 
 
 def widefield_psf_3d(
-    coeff: np.ndarray, *, shape: tuple[int, int, int], na: float, ni: float, wavelength_um: float,
-    pixel_um: float, z_ratio: float,
+    coeff: np.ndarray,
+    *,
+    shape: tuple[int, int, int],
+    na: float,
+    ni: float,
+    wavelength_um: float,
+    pixel_um: float,
+    z_ratio: float,
 ) -> tuple[np.ndarray, float]:
     r"""Widefield 3D PSF with Zernike aberrations (deepinv's ``DiffractionBlurGenerator3D``), centred, unit sum.
 
@@ -167,8 +177,16 @@ def widefield_psf_3d(
 
 
 def confocal_psf_3d(
-    coeff: np.ndarray, *, shape: tuple[int, int, int], na: float, ni: float, excitation_um: float,
-    emission_um: float, pixel_um: float, z_ratio: int, pinhole_au: float = 1.0,
+    coeff: np.ndarray,
+    *,
+    shape: tuple[int, int, int],
+    na: float,
+    ni: float,
+    excitation_um: float,
+    emission_um: float,
+    pixel_um: float,
+    z_ratio: int,
+    pinhole_au: float = 1.0,
 ) -> tuple[np.ndarray, float]:
     r"""Confocal 3D PSF (deepinv's ``ConfocalBlurGenerator3D``), centred, unit sum.
 
@@ -220,8 +238,15 @@ def _generator_3d(kind: str, box: tuple[int, int, int], **optics: float):
         return DiffractionBlurGenerator3D(box, fc=optics["fc"], kb=optics["kb"], stepz_pixel=optics["z_ratio"],
                                           center=True, **common)  # fmt: skip
     return ConfocalBlurGenerator3D(
-        box, NI=optics["ni"], NA=optics["na"], lambda_ill=optics["excitation_px"], lambda_coll=optics["emission_px"],
-        pixelsize_XY=1.0, pixelsize_Z=float(optics["z_ratio"]), pinhole_radius=optics["pinhole_au"], **common,
+        box,
+        NI=optics["ni"],
+        NA=optics["na"],
+        lambda_ill=optics["excitation_px"],
+        lambda_coll=optics["emission_px"],
+        pixelsize_XY=1.0,
+        pixelsize_Z=float(optics["z_ratio"]),
+        pinhole_radius=optics["pinhole_au"],
+        **common,
     )
 
 

@@ -71,9 +71,7 @@ class Registry:
             return table[name]
         hint = [b for b in self.broken if b.kind == kind and name.replace("-", "_") in b.source]
         reason = f" ({hint[0].source} failed to load: {hint[0].error.splitlines()[-1]})" if hint else ""
-        raise UnknownPluginError(
-            f"unknown {kind} {name!r}{reason}; available: {', '.join(sorted(table)) or 'none'}"
-        )
+        raise UnknownPluginError(f"unknown {kind} {name!r}{reason}; available: {', '.join(sorted(table)) or 'none'}")
 
     def add(self, kind: str, plugin: object, source: str, stem: str | None = None) -> None:
         """Validate ``plugin`` and register it, or record why it was rejected."""

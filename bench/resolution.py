@@ -91,7 +91,9 @@ def decorrelation_resolution(
     if image.std() == 0:
         return Decorrelation(0.0, 0.0)
 
-    radius = np.hypot(*np.meshgrid(np.linspace(-1, 1, image.shape[0]), np.linspace(-1, 1, image.shape[1]), indexing="ij"))
+    radius = np.hypot(
+        *np.meshgrid(np.linspace(-1, 1, image.shape[0]), np.linspace(-1, 1, image.shape[1]), indexing="ij")
+    )
     inside = radius < 1
     centre = (image.shape[0] // 2, image.shape[1] // 2)
     spectrum = _centred_fft((image - image.mean()) / image.std()) * inside

@@ -34,6 +34,7 @@ __all__ = ["NOISE_FLOOR", "RULES", "NoiseRule"]
 #: methods' solves): noiseless data still carry padding and truncation error.
 NOISE_FLOOR = 3e-4
 
+
 @dataclass(frozen=True)
 class NoiseRule:
     r"""A weight or count from the noise estimate: :math:`\min(c\,\max(\hat\sigma, \sigma_0)^p, v_{max})`.

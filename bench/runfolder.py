@@ -238,5 +238,3 @@ def leaderboard(cases: pd.DataFrame) -> pd.DataFrame:
     noise_order = {noise: i for i, noise in enumerate(dict.fromkeys(cases.noise))}
     board = board.assign(_order=board.noise.map(noise_order)).sort_values(["dataset", "_order", "label"])
     return board.reindex(columns=columns).reset_index(drop=True)
-
-

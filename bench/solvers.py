@@ -282,7 +282,11 @@ def richardson_lucy_from_noise(
         )
         for b, (k, w) in enumerate(zip(counts, weights))
     ])  # fmt: skip
-    info = {"iterations": sum(counts) / len(counts), "tv_weight": sum(weights) / len(weights), "sigma_hat": sum(sigma) / len(sigma)}
+    info = {
+        "iterations": sum(counts) / len(counts),
+        "tv_weight": sum(weights) / len(weights),
+        "sigma_hat": sum(sigma) / len(sigma),
+    }
     return x_hat, info
 
 
@@ -455,7 +459,9 @@ def _divergence_of_normal(u: torch.Tensor, epsilon: float) -> torch.Tensor:
     Over the spatial axes of a (B, 1, H, W) or (B, 1, D, H, W) tensor, x first, then y (and z).
     """
     axes = tuple(range(-1, 1 - u.ndim, -1))
-    gradients = [F.pad(u.narrow(a, 1, u.shape[a] - 1) - u.narrow(a, 0, u.shape[a] - 1), _end_widths(a, (0, 1))) for a in axes]
+    gradients = [
+        F.pad(u.narrow(a, 1, u.shape[a] - 1) - u.narrow(a, 0, u.shape[a] - 1), _end_widths(a, (0, 1))) for a in axes
+    ]
     squares = gradients[0].square()
     for gradient in gradients[1:]:
         squares = squares + gradient.square()

@@ -85,7 +85,9 @@ def measure_memory(
     should bracket the tiles the plan will choose.
     """
     if len({math.prod(s) for s in shapes}) < 2:
-        raise ValueError(f"measure_memory needs tiles of two sizes or more to separate fixed and per-voxel memory, got {shapes}")
+        raise ValueError(
+            f"measure_memory needs tiles of two sizes or more to separate fixed and per-voxel memory, got {shapes}"
+        )
     rng = np.random.default_rng(0)
     blocks = [rng.uniform(0.5, 1.0, shape).astype(np.float32) for shape in sorted(shapes, key=math.prod)]
     restore(blocks[0])
@@ -179,9 +181,13 @@ class TilePlan:
             index = np.arange(low, high) + 0.5
             ramp = np.ones(high - low)
             if start > 0:
-                ramp = np.minimum(ramp, np.clip((index - (start - blend)) / (2 * blend), 0, 1) if blend else index >= start)
+                ramp = np.minimum(
+                    ramp, np.clip((index - (start - blend)) / (2 * blend), 0, 1) if blend else index >= start
+                )
             if stop < n:
-                ramp = np.minimum(ramp, np.clip(((stop + blend) - index) / (2 * blend), 0, 1) if blend else index < stop)
+                ramp = np.minimum(
+                    ramp, np.clip(((stop + blend) - index) / (2 * blend), 0, 1) if blend else index < stop
+                )
             yield slice(read_low, read_high), slice(low - read_low, high - read_low), slice(low, high), ramp
 
 
@@ -224,7 +230,9 @@ def plan_tiles(
     blend = tuple(blend) if blend is not None else tuple(max(1, r) for r in radius)
 
     def tile_bytes(core: list[int]) -> float:
-        return memory.tile_bytes(tuple(min(c + 2 * (m + b), n) for c, m, b, n in zip(core, margin, blend, shape)), psf_shape)
+        return memory.tile_bytes(
+            tuple(min(c + 2 * (m + b), n) for c, m, b, n in zip(core, margin, blend, shape)), psf_shape
+        )
 
     counts = [1] * len(shape)
     core = list(shape)
@@ -242,9 +250,7 @@ def plan_tiles(
     return TilePlan(shape=tuple(shape), core=tuple(core), margin=margin, blend=blend)
 
 
-def restore_tiled(
-    restore: Callable[[np.ndarray], np.ndarray], y: Any, plan: TilePlan, out: Any | None = None
-) -> Any:
+def restore_tiled(restore: Callable[[np.ndarray], np.ndarray], y: Any, plan: TilePlan, out: Any | None = None) -> Any:
     """Run ``restore`` tile by tile over ``y`` and blend the tiles into ``out``.
 
     Parameters

@@ -146,7 +146,9 @@ def run_timing(
                 row.update(status="skipped", note=f"predicted {predicted:.1f} s per call > max {max_call_seconds:g} s")
             else:
                 try:
-                    timing = repeat_timed(lambda: call_method(method, cases[size], torch_device), torch_device, repeats=repeats)
+                    timing = repeat_timed(
+                        lambda: call_method(method, cases[size], torch_device), torch_device, repeats=repeats
+                    )
                     row.update(
                         repeats=repeats, median_s=timing.median, min_s=min(timing.seconds), max_s=max(timing.seconds),
                         spread_pct=timing.spread_pct, megapixels_per_s=size * size / 1e6 / timing.median,
@@ -160,7 +162,10 @@ def run_timing(
             row.update({key: env[key] for key in ("device", "device_type", "threads", "cuda", "driver")})
             row.update(torch=env["versions"]["torch"], deepinv=env["versions"]["deepinv"])
             rows.append(row)
-            log(f"{name} {size}²: {row['status']}" + (f" {row['median_s']:.4f} s" if row["status"] == "ok" else f" ({row['note']})"))
+            log(
+                f"{name} {size}²: {row['status']}"
+                + (f" {row['median_s']:.4f} s" if row["status"] == "ok" else f" ({row['note']})")
+            )
     table = pd.DataFrame(rows).reindex(columns=TIMING_COLUMNS).astype({"repeats": "Int64"})
     if peer is not None:
         table = compare_to_peer(table, outputs, peer)
@@ -214,12 +219,18 @@ def timing_markdown(table: pd.DataFrame, fits: pd.DataFrame, env: dict[str, Any]
             else:
                 cells.append(match.iloc[0].status)
         fit = fits[fits.method == method]
-        cells += [f"{fit.iloc[0].exponent:.2f}", format_seconds(fit.iloc[0].seconds_per_megapixel)] if len(fit) else ["", ""]
+        cells += (
+            [f"{fit.iloc[0].exponent:.2f}", format_seconds(fit.iloc[0].seconds_per_megapixel)] if len(fit) else ["", ""]
+        )
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     compared = table.dropna(subset=["ratio_to_peer"]) if "ratio_to_peer" in table else table.iloc[:0]
     if len(compared):
         peer = compared["peer"].iloc[0]
-        lines += ["", f"Against {peer} in the same run: median time ratio (largest absolute difference of the outputs).", ""]
+        lines += [
+            "",
+            f"Against {peer} in the same run: median time ratio (largest absolute difference of the outputs).",
+            "",
+        ]
         lines += ["| method | " + " | ".join(f"{size}²" for size in sizes) + " |", "| --- |" + " ---: |" * len(sizes)]
         for method, rows in compared.groupby("method", sort=False):
             by_size = rows.set_index("size")

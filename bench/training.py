@@ -451,7 +451,9 @@ def save_checkpoint(
     return path
 
 
-def _split(weights: Mapping[str, Mapping[str, torch.Tensor]], max_bytes: int) -> list[dict[str, dict[str, torch.Tensor]]]:
+def _split(
+    weights: Mapping[str, Mapping[str, torch.Tensor]], max_bytes: int
+) -> list[dict[str, dict[str, torch.Tensor]]]:
     """Group the tensors, in order, into parts of at most ``max_bytes`` each (the first holds at least one)."""
     parts: list[dict[str, dict[str, torch.Tensor]]] = [{}]
     size = 0
@@ -459,7 +461,9 @@ def _split(weights: Mapping[str, Mapping[str, torch.Tensor]], max_bytes: int) ->
         for key, tensor in state.items():
             nbytes = tensor.numel() * tensor.element_size()
             if nbytes > max_bytes:
-                raise ValueError(f"tensor {name}.{key} alone takes {nbytes / 2**20:.1f} MiB, over {max_bytes / 2**20:.1f}")
+                raise ValueError(
+                    f"tensor {name}.{key} alone takes {nbytes / 2**20:.1f} MiB, over {max_bytes / 2**20:.1f}"
+                )
             if size + nbytes > max_bytes and size:
                 parts.append({})
                 size = 0
@@ -509,4 +513,3 @@ def _load_part(path: Path, digest: str, recreate: str) -> dict[str, dict[str, to
     if sha256_file(path) != digest:
         raise CheckpointError(f"checkpoint part {path} is corrupt (sha256 differs): recreate it with `{recreate}`")
     return torch.load(path, map_location="cpu", weights_only=True)["weights"]
-

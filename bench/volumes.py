@@ -72,7 +72,9 @@ def _filaments(shape, z_ratio, rng):
         length = rng.uniform(0.4, 1.2) * max(height, width)
         s = np.arange(0.0, length, step)
         knots = np.linspace(0.0, length, max(2, round(8 * length / max(height, width))))
-        azimuth = rng.uniform(0, 2 * np.pi) + np.cumsum(np.interp(s, knots, rng.normal(0, 3 / width, knots.size))) * step
+        azimuth = (
+            rng.uniform(0, 2 * np.pi) + np.cumsum(np.interp(s, knots, rng.normal(0, 3 / width, knots.size))) * step
+        )
         elevation = np.interp(s, knots, rng.normal(0, 0.4, knots.size))  # mostly lateral, as in a flat cell
         path = np.cumsum(np.stack([np.sin(elevation), np.cos(elevation) * np.sin(azimuth),
                                    np.cos(elevation) * np.cos(azimuth)], axis=1), axis=0) * step  # fmt: skip

@@ -36,7 +36,12 @@ CALIBRATION_SIZE = 64
 CALL_BUDGET_S = 5.0
 QUALITY_BUDGET_S = 60.0
 #: The fixed quality case set: 3 test images x 2 noise levels at 128², seed 0.
-QUALITY_OVERRIDES = ["dataset.size=128", "dataset.images=[camera,moon,phantom-beads]", "noise=[low,high]", "dataset.seed=0"]
+QUALITY_OVERRIDES = [
+    "dataset.size=128",
+    "dataset.images=[camera,moon,phantom-beads]",
+    "noise=[low,high]",
+    "dataset.seed=0",
+]
 QUALITY_CASES = 6
 
 
@@ -69,7 +74,9 @@ def _calibrate():
                 method = _ready_method(name, device)
                 if method is None:
                     continue
-                seconds[device.type][name] = repeat_timed(lambda: call_method(method, case, device), device, repeats=1).median
+                seconds[device.type][name] = repeat_timed(
+                    lambda: call_method(method, case, device), device, repeats=1
+                ).median
             except Exception:  # a failing method is skipped, the others still run
                 continue
     return seconds
@@ -132,7 +139,9 @@ class MethodQualitySuite:
         budget = QUALITY_BUDGET_S / QUALITY_CASES
         fits = [m for m in METHODS if m in calibration and calibration[m] * 128**2 / CALIBRATION_SIZE**2 <= budget]
         with tempfile.TemporaryDirectory() as out:
-            outcome = run_benchmark(",".join(fits), "fresnel-zernike", [*QUALITY_OVERRIDES, f"out={out}"], log=lambda _: None)
+            outcome = run_benchmark(
+                ",".join(fits), "fresnel-zernike", [*QUALITY_OVERRIDES, f"out={out}"], log=lambda _: None
+            )
         finished = outcome.cases[outcome.cases.status == "ok"]
         return {
             name: {metric: float(rows[metric].mean()) for metric in ("psnr", "ssim", "psf_snr")}

@@ -143,7 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stride", type=int, default=2, help="every n-th training image (default 2)")
     parser.add_argument("--seed", type=int, default=1, help="dataset seed of the training cases (default 1)")
     parser.add_argument("--levels", default="noiseless,low,medium,high", help="noise levels, comma-separated")
-    parser.add_argument("--power-step", type=float, default=0.25, help="powers tried: shipped and +- this (default 0.25)")
+    parser.add_argument(
+        "--power-step", type=float, default=0.25, help="powers tried: shipped and +- this (default 0.25)"
+    )
     parser.add_argument("--tolerance", type=float, default=0.05, help="dB: shipped within this of the refit reproduces")
     args = parser.parse_args(argv)
     # Commas inside brackets belong to a name (variational[data=l2,prior=tv].lam).
@@ -156,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sigmas = np.array([estimate_noise_std(case.y) for case in cases])
     means = np.array([float(case.y.mean()) for case in cases])
     print(f"{len(cases)} training cases ({args.size}x{args.size}, seed {args.seed}, levels {args.levels})")
-    print(f"{'rule':38s} {'shipped c, p':>16s} {'PSNR':>7s}   {'c at same p':>9s}   {'refit c, p':>16s} {'PSNR':>7s}  verdict")
+    print(
+        f"{'rule':38s} {'shipped c, p':>16s} {'PSNR':>7s}   {'c at same p':>9s}   {'refit c, p':>16s} {'PSNR':>7s}  verdict"
+    )
     differs = 0
     for name in names:
         fit, shipped = FITS[name], RULES[name]

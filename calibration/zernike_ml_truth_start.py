@@ -47,7 +47,9 @@ def main() -> None:
         y = torch.from_numpy(case.y)[None, None].double()
         truth = torch.tensor([case.meta["zernike_coeff"]], dtype=torch.float64)
         fits = [method._fit(y, case.meta["fc"], method.window), method._fit(y, case.meta["fc"], method.window, truth)]
-        row = [value for psf, _, nll in fits for value in (best_reflection_snr(case.psf, psf[0, 0].double().numpy()), nll)]
+        row = [
+            value for psf, _, nll in fits for value in (best_reflection_snr(case.psf, psf[0, 0].double().numpy()), nll)
+        ]
         rows.setdefault(case.noise, []).append(tuple(row))
     for level, values in rows.items():
         v = np.array(values)

@@ -226,7 +226,9 @@ def centre_crop(image: np.ndarray, size: int | None) -> np.ndarray:
         return image
     height, width = image.shape
     if not 0 < size <= min(height, width):
-        raise ValueError(f"crop must be between 1 and {min(height, width)} px for this {height}x{width} image, got {size}")
+        raise ValueError(
+            f"crop must be between 1 and {min(height, width)} px for this {height}x{width} image, got {size}"
+        )
     top, left = (height - size) // 2, (width - size) // 2
     return image[top : top + size, left : left + size]
 
@@ -255,7 +257,9 @@ class ShippedPlanes(BaseDataset):
     def __init__(self, *, planes: Sequence[int], psf_size: int) -> None:
         unknown = [z for z in planes if z not in self.shipped_planes]
         if unknown:
-            raise ValueError(f"plane(s) {unknown} are not shipped; available: {', '.join(map(str, self.shipped_planes))}")
+            raise ValueError(
+                f"plane(s) {unknown} are not shipped; available: {', '.join(map(str, self.shipped_planes))}"
+            )
         self.planes, self.psf_size = [int(z) for z in planes], int(psf_size)
         self._files = {f"{self.case_prefix}-z{z:02d}": self.plane_file.format(z=z) for z in self.planes}
 

@@ -59,7 +59,6 @@ class SyntheticDataset(BaseDataset):
         Seed of every random draw; equal seeds give byte-identical cases.
     """
 
-
     def __init__(
         self,
         *,

@@ -80,4 +80,3 @@ class Dataset(ShippedPlanes):
             offset=CONFOCAL_OFFSET, intensity_scale=scale,
         )  # fmt: skip
         return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)
-

@@ -60,7 +60,9 @@ class Dataset(BaseDataset):
     """
 
     name = "beads-grid-confocal-3d"
-    description = "real confocal stacks (MPI-CBG line grid, beads), measured 3D bead PSF; no-reference and bead FWHM scores"
+    description = (
+        "real confocal stacks (MPI-CBG line grid, beads), measured 3D bead PSF; no-reference and bead FWHM scores"
+    )
 
     def __init__(self, *, cases: Sequence[str] = CASES, psf_size: int = 41) -> None:
         unknown = [c for c in cases if c not in CASES]
@@ -86,7 +88,9 @@ class Dataset(BaseDataset):
     def make_case(self, case_id: str) -> Case:
         if case_id not in self.cases:
             raise ValueError(f"unknown case {case_id!r}; cases are: {', '.join(self.cases)}")
-        stack_file, pixel = (GRID_STACK, CONFOCAL_GRID_PIXEL_UM) if case_id == "grid-3d" else (BEAD_STACK, BEAD_PIXEL_UM)
+        stack_file, pixel = (
+            (GRID_STACK, CONFOCAL_GRID_PIXEL_UM) if case_id == "grid-3d" else (BEAD_STACK, BEAD_PIXEL_UM)
+        )
         y, scale = to_unit_range(SHIPPED.read(stack_file), CONFOCAL_OFFSET)
         psf = prepare_psf(SHIPPED.read(BEAD_PSF_STACK))
         psf = resample_psf(psf, (Z_STEP_UM, BEAD_PIXEL_UM, BEAD_PIXEL_UM), (Z_STEP_UM, pixel, pixel),

@@ -126,7 +126,9 @@ class Dataset(BaseDataset):
         depth_um: float = 0.0,
     ) -> None:
         if path is None:
-            raise ValueError("dataset.path is not set: bench run --dataset folder dataset.path=DIR (a folder of TIFF/PNG images)")
+            raise ValueError(
+                "dataset.path is not set: bench run --dataset folder dataset.path=DIR (a folder of TIFF/PNG images)"
+            )
         if reference not in ("affine", "exact"):
             raise ValueError(f"dataset.reference must be 'affine' or 'exact', got {reference!r}")
         self.reference = reference
@@ -248,7 +250,11 @@ class Dataset(BaseDataset):
             )
         used = estimate if background == "auto" else background or 0.0
         source = "auto" if background == "auto" else "unset" if background is None else "given"
-        self.psf_background = {"psf_background": used, "psf_background_estimate": estimate, "psf_background_source": source}
+        self.psf_background = {
+            "psf_background": used,
+            "psf_background_estimate": estimate,
+            "psf_background_source": source,
+        }
         psf = prepare_psf(raw, background=used, name=f"PSF {file}")
         psf_pixel = _pixel_pair(psf_pixel, "psf_pixel_size_um")
         if psf_pixel is not None and self.pixel_size_um is None:
@@ -336,4 +342,3 @@ def _read_2d(file: Path) -> np.ndarray:
     if image.ndim != 2:
         raise ValueError(f"{file} has shape {image.shape}; save a single 2D plane (for a z-stack, its in-focus plane)")
     return check_image(image, name=str(file)).astype(np.float64)
-

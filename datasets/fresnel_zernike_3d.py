@@ -25,7 +25,14 @@ MICROSCOPES = ("widefield", "confocal")
 #: Optics of each microscope: keyword arguments of its PSF function in bench.physics.
 OPTICS = {
     "widefield": {"na": 1.2, "ni": 1.33, "wavelength_um": 0.52, "pixel_um": 0.065},
-    "confocal": {"na": 1.4, "ni": 1.518, "excitation_um": 0.488, "emission_um": 0.52, "pixel_um": 0.04, "pinhole_au": 1.0},
+    "confocal": {
+        "na": 1.4,
+        "ni": 1.518,
+        "excitation_um": 0.488,
+        "emission_um": 0.52,
+        "pixel_um": 0.04,
+        "pinhole_au": 1.0,
+    },
 }
 
 
@@ -101,7 +108,9 @@ class Dataset(BaseDataset):
         self.noise_levels = select_noise_levels(noise, noise_levels)
         if len(self.shape) != 3 or len(self.psf_shape) != 3 or any(n % 2 == 0 for n in self.psf_shape):
             raise ValueError(f"shape must be (D, H, W) and psf_shape three odd sides, got {shape} and {psf_shape}")
-        unknown = [m for m in self.microscopes if m not in MICROSCOPES] + [i for i in self.images if i not in VOLUME_PHANTOMS]
+        unknown = [m for m in self.microscopes if m not in MICROSCOPES] + [
+            i for i in self.images if i not in VOLUME_PHANTOMS
+        ]
         if unknown:
             raise ValueError(f"unknown microscope(s) or phantom(s) {unknown}; use {MICROSCOPES} and {VOLUME_PHANTOMS}")
 

@@ -75,4 +75,3 @@ class Dataset(ShippedPlanes):
             offset=OFFSET, intensity_scale=scale, psf_background=background,
         )  # fmt: skip
         return Case(case_id, y=y.astype(np.float32), x=None, psf=as_case_psf(psf), meta=meta)
-

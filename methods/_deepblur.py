@@ -351,8 +351,8 @@ def train_conditioned(config: Any, checkpoint: Path, progress=None) -> dict[str,
 
 
 DEEPBLUR_REFERENCE = (
-    "V. Debarnot and P. Weiss, \"Deep-blur: Blind identification and deblurring with convolutional "
-    "neural networks\", Biological Imaging, vol. 4, e13, 2024."
+    'V. Debarnot and P. Weiss, "Deep-blur: Blind identification and deblurring with convolutional '
+    'neural networks", Biological Imaging, vol. 4, e13, 2024.'
 )
 
 

@@ -91,7 +91,10 @@ class SpectralIdentificationNet(nn.Module):
         side = window // 2 ** len(widths)
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(widths[-1] * side * side, hidden), nn.ReLU(), nn.Linear(hidden, len(NOLL_INDICES) + 1)
+            nn.Flatten(),
+            nn.Linear(widths[-1] * side * side, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, len(NOLL_INDICES) + 1),
         )
         self.register_buffer("radius", frequency_radius(window) / 0.5, persistent=False)
 
@@ -159,7 +162,9 @@ class SpectralIdentificationNet(nn.Module):
         model = zernike_psf_model(self.psf_size, device=str(batch.y.device))
         estimate = model(coeff, torch.where(known, batch.fc, fc_hat))
         energy = (batch.psf**2).sum(dim=(-2, -1))
-        errors = [((candidate - batch.psf) ** 2).sum(dim=(-2, -1)) / energy for candidate in (estimate, estimate.flip(-2, -1))]
+        errors = [
+            ((candidate - batch.psf) ** 2).sum(dim=(-2, -1)) / energy for candidate in (estimate, estimate.flip(-2, -1))
+        ]
         psf_error = torch.minimum(*errors)[:, 0]
         target = batch.coeff / self.theta_max
         distances = []

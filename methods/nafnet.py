@@ -11,7 +11,7 @@ from torch import nn
 from bench.methods._restoration import DirectRestoration
 
 NAFNET_REFERENCE = (
-    "L. Chen, X. Chu, X. Zhang and J. Sun, \"Simple baselines for image restoration\", "
+    'L. Chen, X. Chu, X. Zhang and J. Sun, "Simple baselines for image restoration", '
     "European Conference on Computer Vision (ECCV), pp. 17-33, 2022."
 )
 

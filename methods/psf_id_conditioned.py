@@ -16,7 +16,7 @@ from bench.solvers import noise_std, richardson_lucy_operator
 from bench.training import load_checkpoint
 
 POSTER_REFERENCE = (
-    "M.-H. Nguyen, F. Sarron, P. Escande and P. Weiss, \"Blind deconvolution in microscopy\" "
+    'M.-H. Nguyen, F. Sarron, P. Escande and P. Weiss, "Blind deconvolution in microscopy" '
     "(poster: learned PSF identification conditioned on the cut-off frequency and Zernike amplitude), "
     "IRIT/CBI, Universite de Toulouse."
 )

@@ -52,12 +52,12 @@ class Method(LearnedMethod):
     blind = True
     references = (
         (
-            "R. L. Lagendijk, J. Biemond and D. E. Boekee, \"Identification and restoration of noisy blurred "
-            "images using the expectation-maximization algorithm\", IEEE Trans. ASSP 38(7), 1990."
+            'R. L. Lagendijk, J. Biemond and D. E. Boekee, "Identification and restoration of noisy blurred '
+            'images using the expectation-maximization algorithm", IEEE Trans. ASSP 38(7), 1990.'
         ),
         (
-            "V. Debarnot and P. Weiss, \"Deep-blur: Blind identification and deblurring with convolutional "
-            "neural networks\", Biological Imaging, vol. 4, e13, 2024."
+            'V. Debarnot and P. Weiss, "Deep-blur: Blind identification and deblurring with convolutional '
+            'neural networks", Biological Imaging, vol. 4, e13, 2024.'
         ),
     )
     label_parameters = ("preset", "track")

@@ -297,7 +297,9 @@ class Method(BaseMethod):
         noise_power, step = (sigma * factor) ** 2, 0
         with torch.enable_grad():
             for step in range(self.iterations):
-                jitter = INPUT_JITTER * torch.randn(generators.z_x.shape, generator=jitters, device=y.device).to(FIT_DTYPE)
+                jitter = INPUT_JITTER * torch.randn(generators.z_x.shape, generator=jitters, device=y.device).to(
+                    FIT_DTYPE
+                )
                 image, kernel = self.estimates(generators, start, step, jitter)
                 blurred = FFTConvolver(kernel, tuple(image.shape[-2:]), mode="valid")(image)
                 mse = (blurred - target).square().mean()

@@ -9,8 +9,8 @@ from torch import nn
 from bench.methods._restoration import DirectRestoration
 
 SWINIR_REFERENCE = (
-    "J. Liang, J. Cao, G. Sun, K. Zhang, L. Van Gool and R. Timofte, \"SwinIR: Image restoration using "
-    "Swin Transformer\", IEEE/CVF International Conference on Computer Vision Workshops, pp. 1833-1844, 2021."
+    'J. Liang, J. Cao, G. Sun, K. Zhang, L. Van Gool and R. Timofte, "SwinIR: Image restoration using '
+    'Swin Transformer", IEEE/CVF International Conference on Computer Vision Workshops, pp. 1833-1844, 2021.'
 )
 
 

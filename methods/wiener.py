@@ -52,7 +52,5 @@ class Method(InverseFilter):
     """
 
     name = "wiener"
-    references = (
-        "N. Wiener, Extrapolation, Interpolation, and Smoothing of Stationary Time Series, MIT Press, 1949.",
-    )
+    references = ("N. Wiener, Extrapolation, Interpolation, and Smoothing of Stationary Time Series, MIT Press, 1949.",)
     regularizer = "identity"

@@ -21,6 +21,7 @@ from bench.psf_model import zernike_psf_model
 from bench.rules import NOISE_FLOOR
 from bench.solvers import noise_std
 
+
 class Method(BaseMethod):
     r"""Zernike coefficients (and f_c) of the datasets' PSF model fitted to one image by Whittle likelihood.
 
@@ -115,7 +116,13 @@ class Method(BaseMethod):
         ),
         "P. Whittle, Estimation and information in stationary time series, Arkiv for Matematik 2(5):423-434, 1953.",
     )
-    test_params: ClassVar[Mapping[str, Any]] = {"track": "blind", "kernel_size": 9, "window": 16, "starts": 4, "iterations": 30}
+    test_params: ClassVar[Mapping[str, Any]] = {
+        "track": "blind",
+        "kernel_size": 9,
+        "window": 16,
+        "starts": 4,
+        "iterations": 30,
+    }
     label_parameters = ("track",)
     #: Range and uniform prior of f_c in the blind track, cycles/pixel: the datasets' range.
     FC_RANGE = (0.125, 0.25)
@@ -142,7 +149,12 @@ class Method(BaseMethod):
         if starts < 1 or iterations < 0 or not lr > 0:
             raise ValueError(f"starts must be >= 1, iterations >= 0 and lr > 0, got {starts}, {iterations}, {lr}")
         self.track, self.window, self.starts, self.iterations, self.lr, self.seed = (
-            track, window, starts, iterations, lr, seed
+            track,
+            window,
+            starts,
+            iterations,
+            lr,
+            seed,
         )
 
     def uses_optics(self) -> bool:
@@ -153,7 +165,9 @@ class Method(BaseMethod):
         fc = None
         if self.uses_optics():
             if optics is None:
-                raise ValueError(f"{self.name} in the blind+optics track needs the optics; pass {self.name}.track=blind")
+                raise ValueError(
+                    f"{self.name} in the blind+optics track needs the optics; pass {self.name}.track=blind"
+                )
             fc = optics.fc
             if not 0 < fc <= self.FC_RANGE[1]:
                 raise ValueError(

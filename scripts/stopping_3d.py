@@ -96,7 +96,7 @@ def plot(curves: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
             axis.plot(row["oracle_iter"], row["oracle_psnr"], "o", color=colour, fillstyle="none")
         axis.set_title(case_id, fontsize=8)
         axis.tick_params(labelsize=7)
-    for axis in list(axes.flat)[len(cases):]:
+    for axis in list(axes.flat)[len(cases) :]:
         axis.axis("off")
     axes[0, 0].legend(fontsize=7)
     figure.supxlabel("iterations (x: noise rule, o: oracle)", fontsize=9)
@@ -110,7 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-iter", type=int, default=120)
     parser.add_argument("--images", default="test", choices=("test", "train"))
     parser.add_argument("--out", type=Path, default=Path("results/stopping-3d"))
-    parser.add_argument("--noise", default="low,high", help="comma-separated noise levels of bench/conf/config.yaml (default: the dataset's)")
+    parser.add_argument(
+        "--noise",
+        default="low,high",
+        help="comma-separated noise levels of bench/conf/config.yaml (default: the dataset's)",
+    )
     parser.add_argument("--shape", type=int, nargs=3, default=None, help="D H W (default: the dataset's, 32 128 128)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -122,7 +126,10 @@ def main(argv: list[str] | None = None) -> None:
         for name, method_class in METHODS.items():
             path, rules[case_id, name] = psnr_path(case, method_class(), args.max_iter)
             records += [{"case": case_id, "method": name, "iteration": k + 1, "psnr": p} for k, p in enumerate(path)]
-            print(f"{case_id:32s} {name:20s} rule {rules[case_id, name]:4d} oracle {int(np.argmax(path)) + 1:4d}", flush=True)
+            print(
+                f"{case_id:32s} {name:20s} rule {rules[case_id, name]:4d} oracle {int(np.argmax(path)) + 1:4d}",
+                flush=True,
+            )
     curves = pd.DataFrame(records)
     summary = summarise(curves, rules)
     args.out.mkdir(parents=True, exist_ok=True)

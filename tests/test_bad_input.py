@@ -30,7 +30,10 @@ BAD_INPUTS = [
     ([*RUN, "--threads", "0"], "--threads: must be a whole number >= 1, got 0"),
     ([*RUN, "--threads", "1.5"], "--threads: must be a whole number >= 1, got '1.5'"),
     ([*RUN, "--workers", "3", "engine.cores=2"], "3 worker(s) x 1 thread(s) = 3 exceeds the 2 core(s)"),
-    ([*RUN, "--workers", "2", "--threads", "2", "engine.cores=2"], "2 worker(s) x 2 thread(s) = 4 exceeds the 2 core(s)"),
+    (
+        [*RUN, "--workers", "2", "--threads", "2", "engine.cores=2"],
+        "2 worker(s) x 2 thread(s) = 4 exceeds the 2 core(s)",
+    ),
     ([*RUN, "engine.workers=-1"], "engine.workers must be a whole number >= 1, got -1"),
     ([*RUN, "engine.workers=abc"], "engine.workers must be a whole number >= 1, got 'abc'"),
     ([*RUN, "engine.threads=1.5"], "engine.threads must be a whole number >= 1, got 1.5"),
@@ -68,13 +71,34 @@ BAD_INPUTS = [
     ([*RUN, "--wrkers", "2"], "unrecognized arguments: --wrkers"),
     # method parameters
     ([*RUN, "wiener.weight=0.1"], "override for 'wiener', which is not in this run (identity)"),
-    (["run", "--dataset", "smoke", "--method", "wiener", "wiener.nope=1"], "method 'wiener' has no parameter(s) ['nope']"),
-    (["run", "--dataset", "smoke", "--method", "wiener", "wiener.weight=abc"], "wiener.weight=abc is not a number or null"),
-    (["run", "--dataset", "smoke", "--method", "wiener", "wiener.padding=circular"], "wiener.padding=circular is not one of"),
-    (["run", "--dataset", "smoke", "--method", "richardson_lucy", "richardson_lucy.num_iter=2.5"], "is not an integer or null"),
-    (["run", "--dataset", "smoke", "--method", "richardson_lucy", "richardson_lucy.num_iter=true"], "is not an integer or null"),
-    (["run", "--dataset", "smoke", "--method", "richardson_lucy", "richardson_lucy.max_iter=[1,2]"], "is not an integer"),
-    (["run", "--dataset", "smoke", "--method", "selfdeblur", "selfdeblur.budget=huge"], "is not one of 'fast', 'cpu', 'full'"),
+    (
+        ["run", "--dataset", "smoke", "--method", "wiener", "wiener.nope=1"],
+        "method 'wiener' has no parameter(s) ['nope']",
+    ),
+    (
+        ["run", "--dataset", "smoke", "--method", "wiener", "wiener.weight=abc"],
+        "wiener.weight=abc is not a number or null",
+    ),
+    (
+        ["run", "--dataset", "smoke", "--method", "wiener", "wiener.padding=circular"],
+        "wiener.padding=circular is not one of",
+    ),
+    (
+        ["run", "--dataset", "smoke", "--method", "richardson_lucy", "richardson_lucy.num_iter=2.5"],
+        "is not an integer or null",
+    ),
+    (
+        ["run", "--dataset", "smoke", "--method", "richardson_lucy", "richardson_lucy.num_iter=true"],
+        "is not an integer or null",
+    ),
+    (
+        ["run", "--dataset", "smoke", "--method", "richardson_lucy", "richardson_lucy.max_iter=[1,2]"],
+        "is not an integer",
+    ),
+    (
+        ["run", "--dataset", "smoke", "--method", "selfdeblur", "selfdeblur.budget=huge"],
+        "is not one of 'fast', 'cpu', 'full'",
+    ),
     (["run", "--dataset", "smoke", "--method", "selfdeblur", "selfdeblur.early_stop=3"], "is not true or false"),
     (["run", "--dataset", "smoke", "--method", "deepblur", "deepblur.preset=1"], "deepblur.preset=1 is not a text"),
     # output and cache paths
@@ -92,7 +116,10 @@ BAD_INPUTS = [
     (["train", "wiener"], "'wiener' has nothing to train; learned methods:"),
     (["train", "nope"], "unknown method 'nope'"),
     (["train", "deepblur", "preset=tpu"], "no training configuration 'deepblur-tpu'"),
-    (["train", "deepblur", "nope=1"], "unknown setting 'nope': settings are the keys of bench/conf/train/deepblur-cpu.yaml"),
+    (
+        ["train", "deepblur", "nope=1"],
+        "unknown setting 'nope': settings are the keys of bench/conf/train/deepblur-cpu.yaml",
+    ),
     (["datasets", "export", "nope", "{dir}"], "unknown dataset 'nope'"),
     (["datasets", "export", "smoke", "{dir}", "nope=1"], "unknown setting 'nope'"),
     (["datasets", "export", "smoke", "{file}"], "cannot write or read"),
@@ -120,7 +147,7 @@ def test_bad_input_is_a_short_clear_error(args, expected, tmp_path, capsys):
     assert expected in message
     assert "Traceback" not in message
     text = captured.out + captured.err
-    error_lines = [line for line in text[text.index("error:"):].splitlines() if line.strip()]  # after argparse's usage
+    error_lines = [line for line in text[text.index("error:") :].splitlines() if line.strip()]  # after argparse's usage
     assert len(error_lines) <= 2, error_lines
 
 

@@ -72,7 +72,9 @@ def test_spectral_phase_retrieval_recovers_a_kernel_from_its_modulus():
     modulus = torch.from_numpy(np.abs(np.fft.fft2(true)))
     kernel = method._retrieve(modulus)[0, 0].numpy()
     centred = np.roll(true, (4, 4), axis=(0, 1))[:9, :9]
-    assert max(psf_snr(centred, kernel), psf_snr(centred, kernel[::-1, ::-1])) > 8  # up to the point reflection (a flat kernel scores 0 dB)
+    assert (
+        max(psf_snr(centred, kernel), psf_snr(centred, kernel[::-1, ::-1])) > 8
+    )  # up to the point reflection (a flat kernel scores 0 dB)
 
 
 def test_l0_kernel_step_recovers_the_blur_of_a_known_image():

@@ -34,4 +34,7 @@ def test_the_script_refits_on_training_cases_and_prints_shipped_and_found(capsys
 
 def test_unknown_rules_are_refused_with_the_list_and_names_with_commas_are_kept_whole(capsys):
     assert main(["--rules", "wiener.wieght,variational[data=l2,prior=tv].lam,variational[data=l3,prior=tv].lam"]) == 2
-    assert "unknown rule(s) ['wiener.wieght', 'variational[data=l3,prior=tv].lam']; choose among" in capsys.readouterr().err
+    assert (
+        "unknown rule(s) ['wiener.wieght', 'variational[data=l3,prior=tv].lam']; choose among"
+        in capsys.readouterr().err
+    )

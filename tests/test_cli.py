@@ -54,7 +54,9 @@ def test_a_skipped_method_fails_the_run_only_when_named(monkeypatch, tmp_path, c
     import bench.run.runner
     from bench.run.runner import RunOutcome
 
-    outcome = RunOutcome(tmp_path, pd.DataFrame({"status": [], "label": []}), pd.DataFrame(), skipped={"wiener": "2D only"})
+    outcome = RunOutcome(
+        tmp_path, pd.DataFrame({"status": [], "label": []}), pd.DataFrame(), skipped={"wiener": "2D only"}
+    )
     monkeypatch.setattr(bench.run.runner, "run_benchmark", lambda *args, **kwargs: outcome)
     monkeypatch.setattr(bench.report.tables, "print_leaderboard", lambda *args: None)
     assert main(["run", "--method", "all", "--dataset", "smoke"]) == 0

@@ -50,7 +50,11 @@ def test_sampler_never_uses_test_images(monkeypatch):
     from bench.images import TEST_IMAGES, TRAIN_IMAGES, TRAIN_PHANTOM_SEED_OFFSET, load_image
 
     loaded = []
-    monkeypatch.setattr(bench.training, "load_image", lambda name, size, seed=0: loaded.append((name, seed)) or load_image(name, size, seed=seed))
+    monkeypatch.setattr(
+        bench.training,
+        "load_image",
+        lambda name, size, seed=0: loaded.append((name, seed)) or load_image(name, size, seed=seed),
+    )
     DegradationSampler(DATA, seed=0, image_size=48, generated_per_kind=2, psf_bank=2, psf_refresh=0)
     names = {name for name, _ in loaded}
     assert names == set(TRAIN_IMAGES) and not names & (set(TEST_IMAGES) - set(TRAIN_IMAGES))
@@ -76,13 +80,18 @@ def test_identification_loss_ignores_the_unidentifiable_even_sign(sampler):
     flipped[:, list(EVEN_MODES)] *= -1
     assert torch.allclose(zernike_psfs(flipped, batch.fc, size=9), batch.psf, atol=1e-6)
     for weight in (0.0, 1.0):
-        same = net.loss(batch.y, flipped, batch.fc, batch.psf, weight), net.loss(batch.y, batch.coeff, batch.fc, batch.psf, weight)
+        same = (
+            net.loss(batch.y, flipped, batch.fc, batch.psf, weight),
+            net.loss(batch.y, batch.coeff, batch.fc, batch.psf, weight),
+        )
         assert same[0].item() == pytest.approx(same[1].item())
 
 
 def test_conditioned_network_outputs_a_psf_and_uses_the_condition(sampler):
     torch.manual_seed(0)
-    net = ConditionedIdentificationNet(widths=[4, 8], blocks=1, psf_size=9, fc_range=[0.125, 0.25], theta_max_range=[0.02, 0.15])
+    net = ConditionedIdentificationNet(
+        widths=[4, 8], blocks=1, psf_size=9, fc_range=[0.125, 0.25], theta_max_range=[0.02, 0.15]
+    )
     with torch.no_grad():
         net.film[-1].weight.normal_()  # zero-initialised: give the condition an effect
     net.eval()
@@ -157,17 +166,23 @@ def test_large_checkpoints_are_split_into_parts_that_round_trip(tmp_path, sample
     with pytest.raises(CheckpointError, match=r"checkpoint part .*big\.part2\.pt is corrupt .*`bench train x`"):
         load_checkpoint(path, build_deepblur, recreate="bench train x")
     parts[1].unlink()
-    with pytest.raises(CheckpointError, match=r"missing checkpoint part .*big\.part2\.pt: recreate it with `bench train x`"):
+    with pytest.raises(
+        CheckpointError, match=r"missing checkpoint part .*big\.part2\.pt: recreate it with `bench train x`"
+    ):
         load_checkpoint(path, build_deepblur, recreate="bench train x")
     with pytest.raises(ValueError, match=r"tensor .* alone takes"):
         save_checkpoint(tmp_path / "x.pt", networks, architecture=TINY, card={}, max_file_mib=1e-6)
 
 
 def test_missing_and_corrupt_checkpoints_name_the_file_and_the_command(tmp_path):
-    with pytest.raises(CheckpointError, match=r"missing checkpoint .*nope\.pt: recreate it with `bench train deepblur preset=cpu`"):
+    with pytest.raises(
+        CheckpointError, match=r"missing checkpoint .*nope\.pt: recreate it with `bench train deepblur preset=cpu`"
+    ):
         load_checkpoint(tmp_path / "nope.pt", build_deepblur, recreate="bench train deepblur preset=cpu")
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"bad\.pt is corrupt .*recreate it with `bench train deepblur preset=cpu`"):
+    with pytest.raises(
+        CheckpointError, match=r"bad\.pt is corrupt .*recreate it with `bench train deepblur preset=cpu`"
+    ):
         load_checkpoint(tmp_path / "bad.pt", build_deepblur, recreate="bench train deepblur preset=cpu")
 
 
@@ -185,7 +200,10 @@ def test_learned_plugins_report_a_missing_preset(name):
     assert issubclass(method_cls, LearnedMethod)
     reason = method_cls(preset="nonexistent").unavailable(torch.device("cpu"))
     target = method_cls.training_target()
-    assert reason == f"missing checkpoint {target}-nonexistent.pt: recreate it with `bench train {target} preset=nonexistent`"
+    assert (
+        reason
+        == f"missing checkpoint {target}-nonexistent.pt: recreate it with `bench train {target} preset=nonexistent`"
+    )
 
 
 @pytest.mark.parametrize("name", LEARNED)

@@ -49,7 +49,9 @@ def rows_of(out, methods):
 
 
 def assert_good_rows_exact(out, reference):
-    pd.testing.assert_frame_equal(rows_of(out, GOOD)[SCORES], reference.sort_values(["method", "case_id"]).reset_index(drop=True)[SCORES])
+    pd.testing.assert_frame_equal(
+        rows_of(out, GOOD)[SCORES], reference.sort_values(["method", "case_id"]).reset_index(drop=True)[SCORES]
+    )
 
 
 def test_in_place_changes_reach_no_other_method(tmp_path, reference):
@@ -123,9 +125,16 @@ def test_a_worker_killed_mid_task_costs_no_row(tmp_path):
         killer.start()
         outcomes = [
             run_benchmark(
-                "slow,scaled", "smoke", [f"out={tmp_path / f'seed{seed}'}", f"dataset.seed={seed}",
-                                         f"engine.scheduler={client.scheduler.address}", "slow.seconds=2"],
-                plugins=[TEST_PLUGINS], log=lambda line: None,
+                "slow,scaled",
+                "smoke",
+                [
+                    f"out={tmp_path / f'seed{seed}'}",
+                    f"dataset.seed={seed}",
+                    f"engine.scheduler={client.scheduler.address}",
+                    "slow.seconds=2",
+                ],
+                plugins=[TEST_PLUGINS],
+                log=lambda line: None,
             )  # fmt: skip
             for seed in (0, 1)
         ]
@@ -137,7 +146,18 @@ def test_a_worker_killed_mid_task_costs_no_row(tmp_path):
 
 @pytest.mark.slow
 def test_two_runs_into_one_folder_lose_no_row(tmp_path):
-    command = [sys.executable, "-m", "bench.cli", "run", "--dataset", "smoke", "--out", str(tmp_path), "--plugins", TEST_PLUGINS]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.cli",
+        "run",
+        "--dataset",
+        "smoke",
+        "--out",
+        str(tmp_path),
+        "--plugins",
+        TEST_PLUGINS,
+    ]
     runs = [subprocess.Popen([*command, "--method", methods]) for methods in ("identity,scaled", "blind_psf,wiener")]
     assert [run.wait(timeout=300) for run in runs] == [0, 0]
     rows = pd.read_csv(tmp_path / "cases.csv")

@@ -65,12 +65,16 @@ def test_case_ids_change_when_a_file_changes(folder):
 
 def test_psf_of_another_pixel_size_is_resampled_or_refused(folder):
     tifffile.imwrite(folder / "fine_psf.tif", gaussian_psf(19, 3.0))  # 0.05 um pixels: twice as fine
-    kwargs = dict(path=str(folder / "images"), psf=str(folder / "fine_psf.tif"), pixel_size_um=0.1, psf_pixel_size_um=0.05)
+    kwargs = dict(
+        path=str(folder / "images"), psf=str(folder / "fine_psf.tif"), pixel_size_um=0.1, psf_pixel_size_um=0.05
+    )
     dataset = Dataset(**kwargs)
     psf = dataset.make_case(dataset.case_ids()[0]).psf
     assert psf.shape == (9, 9) and psf.sum() == pytest.approx(1, abs=1e-6)
     assert np.unravel_index(psf.argmax(), psf.shape) == (4, 4)
-    with pytest.raises(ValueError, match=r"pixel size \(0.05, 0.05\) um but the images have \(0.1, 0.1\).*resample_psf"):
+    with pytest.raises(
+        ValueError, match=r"pixel size \(0.05, 0.05\) um but the images have \(0.1, 0.1\).*resample_psf"
+    ):
         Dataset(**kwargs, resample_psf=False)
 
 
@@ -127,7 +131,9 @@ def _camera_folder(root, *, offset: float, psf_background: float):
     truth[rng.integers(8, 64, 25), rng.integers(8, 64, 25)] = 1.0
     truth = scipy.ndimage.gaussian_filter(truth, 1.0) * 4000
     psf = gaussian_psf(15, 1.6).astype(np.float64)
-    counts = rng.poisson(scipy.signal.fftconvolve(truth, psf, mode="same").clip(0) + 5) + rng.normal(0, 1.5, truth.shape)
+    counts = rng.poisson(scipy.signal.fftconvolve(truth, psf, mode="same").clip(0) + 5) + rng.normal(
+        0, 1.5, truth.shape
+    )
     (root / "images").mkdir(parents=True)
     (root / "references").mkdir()
     tifffile.imwrite(root / "images" / "beads.tif", np.round(counts.clip(0) + offset).astype(np.uint16))

@@ -8,7 +8,12 @@ from bench.registry import load_registry
 #: Every learned method's gpu preset and the overrides that make one CPU step of it take seconds.
 TARGETS = {
     "psf-id-spectral": ["identification.patch=64", "identification.batch_size=2"],
-    "deepblur": ["identification.patch=32", "identification.batch_size=2", "deblurring.patch=32", "deblurring.batch_size=2"],
+    "deepblur": [
+        "identification.patch=32",
+        "identification.batch_size=2",
+        "deblurring.patch=32",
+        "deblurring.batch_size=2",
+    ],
     "psf-id-conditioned": ["identification.patch=32", "identification.batch_size=2"],
     "nafnet": ["restoration.patch=32", "restoration.batch_size=2"],
     "swinir": ["restoration.patch=32", "restoration.batch_size=2", "restoration.network.img_size=32"],

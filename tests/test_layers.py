@@ -49,7 +49,9 @@ def _imports(name: str, path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
         else:
             continue
@@ -118,7 +120,13 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_graph_is_read_from_every_module():
-    assert {"bench.run.runner", "bench.report.html", "bench.runfolder", "bench.methods.wiener", "bench.datasets.smoke"} <= set(GRAPH)
+    assert {
+        "bench.run.runner",
+        "bench.report.html",
+        "bench.runfolder",
+        "bench.methods.wiener",
+        "bench.datasets.smoke",
+    } <= set(GRAPH)
     assert "bench.runfolder" in GRAPH["bench.run.runner"] and "bench.measure" in GRAPH["bench.timing"]
 
 

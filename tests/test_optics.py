@@ -99,11 +99,15 @@ def test_folder_run_with_a_model_psf_end_to_end(tmp_path):
     assert case.psf.shape[0] % 2 == 1 and case.meta["psf_source"].startswith("model: born-wolf")
 
 
-@pytest.mark.parametrize(("name", "fc"), [("widefield-dapi", 1.45 * 0.130 / 0.461), ("biosr-wf-sim", 1.49 * 0.0626 / 0.52)])
+@pytest.mark.parametrize(
+    ("name", "fc"), [("widefield-dapi", 1.45 * 0.130 / 0.461), ("biosr-wf-sim", 1.49 * 0.0626 / 0.52)]
+)
 def test_real_datasets_with_known_optics_record_them(name, fc):
     from bench.config import compose, make_dataset
     from bench.registry import load_registry
 
     dataset, _ = make_dataset(compose(dataset=name), load_registry())
     optics = dataset.make_case(dataset.case_ids()[0]).meta["optics"]
-    assert optics["fc"] == pytest.approx(fc) and optics["fc"] == pytest.approx(optics["na"] * optics["pixel_size_um"] / optics["wavelength_um"])
+    assert optics["fc"] == pytest.approx(fc) and optics["fc"] == pytest.approx(
+        optics["na"] * optics["pixel_size_um"] / optics["wavelength_um"]
+    )

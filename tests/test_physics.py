@@ -92,7 +92,12 @@ def test_degrade_salt_and_pepper_hits_extremes():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"model": "gauss"}, "noise model"), ({"gain": 0}, "gain"), ({"sigma": -1}, "sigma"), ({"alpha": 0.1}, "deepblur")],
+    [
+        ({"model": "gauss"}, "noise model"),
+        ({"gain": 0}, "gain"),
+        ({"sigma": -1}, "sigma"),
+        ({"alpha": 0.1}, "deepblur"),
+    ],
 )
 def test_noise_level_rejects_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -246,14 +246,20 @@ def test_real_confocal_stacks_are_3d_cases_and_restoration_narrows_the_beads():
     _, cases = build("beads-grid-confocal-3d")
     grid, beads = cases
     assert grid.y.shape == (21, 150, 150) and beads.y.shape == (21, 116, 128) and grid.psf.shape == (17, 41, 41)
-    assert grid.meta["pixel_size_um"] == [0.125, 0.02196, 0.02196] and beads.meta["pixel_size_um"] == [0.125, 0.02249, 0.02249]
+    assert grid.meta["pixel_size_um"] == [0.125, 0.02196, 0.02196] and beads.meta["pixel_size_um"] == [
+        0.125,
+        0.02249,
+        0.02249,
+    ]
     assert len(beads.meta["beads"]["positions"]) == 4 and grid.x is None
     scorer = CaseScorer.for_case(beads)
     raw = scorer(beads.y, None)
     restored = richardson_lucy(torch.from_numpy(beads.y)[None, None], torch.from_numpy(beads.psf)[None, None], num_iter=20,
                                boundary="valid")[0, 0].numpy()  # fmt: skip
     sharp = scorer(restored, None)
-    assert 0.4 < raw["bead_fwhm_z_um"] < 0.8 and 0.1 < raw["bead_fwhm_x_um"] < 0.3  # confocal: ~0.6 um axially, ~0.2 laterally
+    assert (
+        0.4 < raw["bead_fwhm_z_um"] < 0.8 and 0.1 < raw["bead_fwhm_x_um"] < 0.3
+    )  # confocal: ~0.6 um axially, ~0.2 laterally
     for axis in "zyx":
         assert sharp[f"bead_fwhm_{axis}_um"] < 0.8 * raw[f"bead_fwhm_{axis}_um"], axis
     assert np.isfinite(CaseScorer.for_case(grid)(grid.y, None)["reblur_residual"])

@@ -32,7 +32,9 @@ GOOD = """
 
 
 def test_broken_plugin_is_reported_and_others_load(tmp_path, monkeypatch):
-    registry = write_plugins(tmp_path, monkeypatch, good_one=GOOD.format(name="good_one"), broken="import no_such_module\n")
+    registry = write_plugins(
+        tmp_path, monkeypatch, good_one=GOOD.format(name="good_one"), broken="import no_such_module\n"
+    )
     assert list(registry.methods) == ["good_one"]
     (broken,) = registry.broken
     assert broken.source.endswith("broken.py") and "no_such_module" in broken.error

@@ -36,7 +36,11 @@ def _write_run(directory, *, theta_max=0.15, reference=True):
             arrays = {"y": x, "psf": psf.astype(np.float32)} | ({"x": x} if reference else {})
             np.savez(cache / f"{case_id}.npz", **arrays)
             base = 20.0 + i - 3 * j
-            for method, psnr, blind in (("wiener", base + 1, False), ("rl", base, False), ("blur_id", base + (-1) ** j, True)):
+            for method, psnr, blind in (
+                ("wiener", base + 1, False),
+                ("rl", base, False),
+                ("blur_id", base + (-1) ** j, True),
+            ):
                 (directory / "outputs" / method).mkdir(exist_ok=True)
                 output = {"x_hat": x} | ({"psf_hat": psf} if blind else {})
                 np.savez(directory / "outputs" / method / f"{case_id}.npz", **output)
@@ -48,7 +52,10 @@ def _write_run(directory, *, theta_max=0.15, reference=True):
                     "device": "cpu (x86_64, 2 threads)", "status": "ok", "error": "", "params": "{}", "info": "{}",
                     "run_key": "k",
                 })  # fmt: skip
-    rows.append(rows[-1] | {"method": "broken", "label": "broken", "status": "error", "error": "ValueError: boom", "psnr": math.nan})
+    rows.append(
+        rows[-1]
+        | {"method": "broken", "label": "broken", "status": "error", "error": "ValueError: boom", "psnr": math.nan}
+    )
     pd.DataFrame(rows).to_csv(directory / "cases.csv", index=False)
     manifest = {
         "format": FORMAT_VERSION,
@@ -139,9 +146,10 @@ def test_report_merges_a_theta_sweep_into_variants_and_handles_data_without_refe
     board = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
     assert set(board["variant"]) == {"toy[theta_max=0.1]", "toy[theta_max=0.3]"}
     assert "toy[theta_max=0.1,noise=high]" in set(board["dataset_name"])
-    assert "against θ_max" in (tmp_path / "out" / "leaderboard.html").read_text() or "θ<sub>max</sub>" in (
-        tmp_path / "out" / "leaderboard.html"
-    ).read_text()
+    assert (
+        "against θ_max" in (tmp_path / "out" / "leaderboard.html").read_text()
+        or "θ<sub>max</sub>" in (tmp_path / "out" / "leaderboard.html").read_text()
+    )
     no_reference = _write_run(tmp_path / "c", reference=False)
     write_report([no_reference], tmp_path / "nr", n_boot=100)
     board = pd.read_csv(tmp_path / "nr" / "leaderboard.csv")

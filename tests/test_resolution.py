@@ -29,7 +29,9 @@ def test_more_blur_means_a_coarser_resolution():
     camera = data.camera().astype(float)[::2, ::2]
     rng = np.random.default_rng(1)
     found = [
-        decorrelation_resolution(filters.gaussian(camera, sigma) + 0.01 * camera.std() * rng.standard_normal(camera.shape))
+        decorrelation_resolution(
+            filters.gaussian(camera, sigma) + 0.01 * camera.std() * rng.standard_normal(camera.shape)
+        )
         for sigma in (1, 2, 4)
     ]
     assert found[0].resolution < found[1].resolution < found[2].resolution
@@ -42,8 +44,10 @@ def test_white_noise_and_a_flat_image_have_no_cutoff():
         assert found.cutoff == 0.0 and np.isnan(found.resolution)
 
 
-@pytest.mark.parametrize(("image", "match"), [(np.zeros((8, 8)), "at least 16x16"), (np.zeros((4, 32, 32)), "2-D"),
-                                              (np.full((32, 32), np.nan), "finite")])
+@pytest.mark.parametrize(
+    ("image", "match"),
+    [(np.zeros((8, 8)), "at least 16x16"), (np.zeros((4, 32, 32)), "2-D"), (np.full((32, 32), np.nan), "finite")],
+)
 def test_bad_input_is_a_clear_error(image, match):
     with pytest.raises(ValueError, match=match):
         decorrelation_resolution(image)

@@ -20,7 +20,9 @@ def computed(outcome):
 def test_runner_writes_cases_leaderboard_and_manifest(tmp_path):
     outcome = run(tmp_path, "scaled,blind_psf", "save_outputs=true")
     cases = pd.read_csv(tmp_path / "cases.csv")
-    assert {"method", "dataset", "case_id", "noise", "psnr", "ssim", "psf_snr", "time_s", "status", "error"} <= set(cases)
+    assert {"method", "dataset", "case_id", "noise", "psnr", "ssim", "psf_snr", "time_s", "status", "error"} <= set(
+        cases
+    )
     assert len(cases) == 8 and (cases.status == "ok").all()
     assert cases.loc[cases.method == "scaled", "psf_snr"].isna().all()
     assert cases.loc[cases.method == "blind_psf", "psf_snr"].notna().all()
@@ -132,7 +134,9 @@ def test_a_run_folder_of_an_older_format_is_refused_with_the_command_that_recomp
     del manifest["format"]  # as written before run folders had a format
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     rows_before = (tmp_path / "cases.csv").read_text()
-    expected = rf"format 1 .* recompute it: rm -r {tmp_path} && bench run --method wiener --dataset smoke --out {tmp_path}$"
+    expected = (
+        rf"format 1 .* recompute it: rm -r {tmp_path} && bench run --method wiener --dataset smoke --out {tmp_path}$"
+    )
     with pytest.raises(ValueError, match=expected):
         run(tmp_path, "wiener", "wiener.weight=0.5")
     with pytest.raises(ValueError, match=expected):

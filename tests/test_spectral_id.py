@@ -54,7 +54,9 @@ def test_shipped_network_beats_the_unaberrated_guess_on_a_training_image():
     method.prepare(torch.device("cpu"))
     levels = {"noiseless": {"gain": None, "sigma": 0.0}}
     datasets = [
-        Dataset(images=["astronaut", "phantom-cells"], theta_max=0.05, noise="noiseless", noise_levels=levels, seed=seed)
+        Dataset(
+            images=["astronaut", "phantom-cells"], theta_max=0.05, noise="noiseless", noise_levels=levels, seed=seed
+        )
         for seed in (1, 2)
     ]
     cases = [data.make_case(f"{image}-noiseless") for data in datasets for image in ("astronaut", "phantom-cells")]
@@ -91,7 +93,9 @@ def test_a_deblurring_stage_trains_on_the_networks_estimates_and_serves_the_unro
     })  # fmt: skip
     figures = train_spectral(config, tmp_path / "psf-id-spectral-tiny.pt")
     assert {"val_psf_snr_optics", "val_psnr_optics", "val_psnr_blind", "val_psnr_oracle"} <= set(figures)
-    monkeypatch.setattr(Method, "checkpoint_path", classmethod(lambda cls, preset: tmp_path / f"{cls.name}-{preset}.pt"))
+    monkeypatch.setattr(
+        Method, "checkpoint_path", classmethod(lambda cls, preset: tmp_path / f"{cls.name}-{preset}.pt")
+    )
     method = Method(preset="tiny", restore="unrolled")
     method.prepare(torch.device("cpu"))
     y = torch.rand(1, 1, 40, 40)
@@ -107,9 +111,20 @@ def test_unrolled_restore_needs_a_checkpoint_with_a_deblurring_network(tmp_path,
     from bench.methods.psf_id_spectral import Method
     from bench.training import save_checkpoint
 
-    identification = {"window": 16, "widths": [4, 8], "hidden": 8, "psf_size": 9, "theta_max": 0.15, "fc_range": [0.125, 0.25]}
+    identification = {
+        "window": 16,
+        "widths": [4, 8],
+        "hidden": 8,
+        "psf_size": 9,
+        "theta_max": 0.15,
+        "fc_range": [0.125, 0.25],
+    }
     architecture = {"identification": identification}
-    save_checkpoint(tmp_path / "psf-id-spectral-tiny.pt", build_spectral(architecture), architecture=architecture, card={})
-    monkeypatch.setattr(Method, "checkpoint_path", classmethod(lambda cls, preset: tmp_path / f"{cls.name}-{preset}.pt"))
+    save_checkpoint(
+        tmp_path / "psf-id-spectral-tiny.pt", build_spectral(architecture), architecture=architecture, card={}
+    )
+    monkeypatch.setattr(
+        Method, "checkpoint_path", classmethod(lambda cls, preset: tmp_path / f"{cls.name}-{preset}.pt")
+    )
     with pytest.raises(ValueError, match="no deblurring network"):
         Method(preset="tiny", restore="unrolled").prepare(torch.device("cpu"))

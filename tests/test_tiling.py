@@ -112,13 +112,15 @@ def test_tiled_richardson_lucy_on_a_stack_four_times_the_cap(tmp_path, capsys):
     untiled, untiled_timing = timed(lambda: restore(y), CPU)
     difference = np.abs(tiled - untiled)
     with capsys.disabled():
-        print(f"\nstack {y.nbytes / 2**20:.0f} MiB, cap {cap / 2**20:.0f} MiB, model {model.bytes_per_voxel:.1f} B/voxel"
-              f" + {model.fixed_bytes / 2**20:.2f} MiB, tiles {plan.counts} of {plan.core};"
-              f" peak tiled {tiled_timing.peak_memory_mb:.2f} MiB ({tiled_timing.seconds:.1f} s),"
-              f" untiled {untiled_timing.peak_memory_mb:.0f} MiB ({untiled_timing.seconds:.1f} s);"
-              f" max |tiled - untiled| {difference.max():.2e} (max {untiled.max():.2f},"
-              f" rms {np.sqrt(np.mean(difference**2)):.1e}); seam score tiled"
-              f" {seam_score(tiled, plan.boundaries):.3f}, untiled {seam_score(untiled, plan.boundaries):.3f}")
+        print(
+            f"\nstack {y.nbytes / 2**20:.0f} MiB, cap {cap / 2**20:.0f} MiB, model {model.bytes_per_voxel:.1f} B/voxel"
+            f" + {model.fixed_bytes / 2**20:.2f} MiB, tiles {plan.counts} of {plan.core};"
+            f" peak tiled {tiled_timing.peak_memory_mb:.2f} MiB ({tiled_timing.seconds:.1f} s),"
+            f" untiled {untiled_timing.peak_memory_mb:.0f} MiB ({untiled_timing.seconds:.1f} s);"
+            f" max |tiled - untiled| {difference.max():.2e} (max {untiled.max():.2f},"
+            f" rms {np.sqrt(np.mean(difference**2)):.1e}); seam score tiled"
+            f" {seam_score(tiled, plan.boundaries):.3f}, untiled {seam_score(untiled, plan.boundaries):.3f}"
+        )
     assert tiled_timing.peak_memory_mb * 2**20 < cap
     assert difference.max() < 0.01 * untiled.max()
     assert seam_score(tiled, plan.boundaries) < 1.2 * seam_score(untiled, plan.boundaries) + 0.2

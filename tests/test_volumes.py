@@ -17,7 +17,12 @@ from bench.report.publish import write_report
 from bench.run.runner import run_benchmark
 from bench.volumes import TRAIN_PHANTOM_SEED_OFFSET, VOLUME_PHANTOMS, load_volume
 
-TINY = ["dataset.shape=[10,24,24]", "dataset.psf_shape=[5,9,9]", "dataset.images=[phantom-beads]", "dataset.noise=[high]"]
+TINY = [
+    "dataset.shape=[10,24,24]",
+    "dataset.psf_shape=[5,9,9]",
+    "dataset.images=[phantom-beads]",
+    "dataset.noise=[high]",
+]
 
 
 @pytest.mark.parametrize("name", VOLUME_PHANTOMS)

@@ -56,7 +56,10 @@ def test_zernike_ml_recovers_a_known_psf_from_a_noiseless_image():
 
 def test_zernike_ml_uses_the_optics_only_in_the_blind_optics_track():
     y = torch.from_numpy(load_image("chelsea", 48).astype(np.float32))[None, None]
-    informed, blind = method(track="blind+optics", starts=2, iterations=3), method(track="blind", starts=2, iterations=3)
+    informed, blind = (
+        method(track="blind+optics", starts=2, iterations=3),
+        method(track="blind", starts=2, iterations=3),
+    )
     assert informed.uses_optics() and track_of(informed) == "blind+optics"
     assert not blind.uses_optics() and track_of(blind) == "blind"
     with torch.no_grad():

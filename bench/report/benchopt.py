@@ -41,7 +41,14 @@ import pandas as pd
 from bench.report.stats import load_runs, metric_columns, ranking_metric
 from bench.runfolder import Run, read_run
 
-__all__ = ["OBJECTIVE_NAME", "RESULT_STEM", "benchopt_columns", "benchopt_dataset_name", "benchopt_results", "write_benchopt"]
+__all__ = [
+    "OBJECTIVE_NAME",
+    "RESULT_STEM",
+    "benchopt_columns",
+    "benchopt_dataset_name",
+    "benchopt_results",
+    "write_benchopt",
+]
 
 #: benchopt's ``objective_name`` of every row, and the name of the benchmark's objective.
 OBJECTIVE_NAME = "deconv-bench"
@@ -115,7 +122,9 @@ def benchopt_results(runs: Iterable[Run]) -> pd.DataFrame:
     frame["solver_name"] = cases["label"]
     frame["solver_description"] = cases["method"].map(_description)
     frame["dataset_name"] = [benchopt_dataset_name(v, n) for v, n in zip(cases["variant"], cases["noise"])]
-    image_order = {name: rows["image"].drop_duplicates().tolist() for name, rows in cases.groupby(frame["dataset_name"])}
+    image_order = {
+        name: rows["image"].drop_duplicates().tolist() for name, rows in cases.groupby(frame["dataset_name"])
+    }
     frame["idx_rep"] = [image_order[name].index(image) for name, image in zip(frame["dataset_name"], cases["image"])]
     frame["sampling_strategy"] = "Run_once"
     frame["stop_val"] = 1
@@ -211,5 +220,7 @@ def _uniform_types(frame: pd.DataFrame) -> pd.DataFrame:
         kinds = {"number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
                  for v in frame[column].dropna()}  # fmt: skip
         if len(kinds) > 1:
-            frame[column] = frame[column].map(lambda v: v if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+            frame[column] = frame[column].map(
+                lambda v: v if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+            )
     return frame

@@ -132,11 +132,11 @@ def _ranking_table(rows: pd.DataFrame, metric: str | None) -> str:
     head += [f"{LABELS.get(per_noise, per_noise).split()[0]} {n}" for n in noises] if per_noise else []
     head += ["median time / image", "peak memory MB", "n", "failed"]
     lines = ["<div class=scroll><table class=sortable><thead><tr>"]
-    lines += [f'<th{" class=name" if h == "method" else ""}>{_escape(h)}</th>' for h in head]
+    lines += [f"<th{' class=name' if h == 'method' else ''}>{_escape(h)}</th>" for h in head]
     lines.append("</tr></thead><tbody>")
     for rank, (_, row) in enumerate(pooled.iterrows(), start=1):
         cells = [_td(rank, str(rank)), f'<td class=name data-v="{_escape(row["label"])}">{_escape(row["label"])}</td>']
-        cells.append(f'<td class={"yes" if row["blind"] else "no"}>{_escape(row["track"])}</td>')
+        cells.append(f"<td class={'yes' if row['blind'] else 'no'}>{_escape(row['track'])}</td>")
         for m in metrics:
             cells.append(_metric_td(row, m))
         for noise in noises if per_noise else []:
@@ -250,7 +250,9 @@ def _theta_figure(rows: pd.DataFrame, colors: dict) -> str:
         return ""
     figure, axes = plt.subplots(1, len(metrics), figsize=(6.2 * len(metrics) + 2.6, 4.4), squeeze=False)
     for axis, metric in zip(axes[0], metrics):
-        _curves(axis, pooled.sort_values("p_dataset_theta_max"), "p_dataset_theta_max", metric, colors, categorical=False)
+        _curves(
+            axis, pooled.sort_values("p_dataset_theta_max"), "p_dataset_theta_max", metric, colors, categorical=False
+        )
         axis.set_xlabel("θ_max (Zernike coefficients uniform in [−θ_max, θ_max], waves)")
         axis.set_title(f"{LABELS.get(metric, metric)} against θ_max")
     _legend(figure, axes[0][-1])
@@ -279,7 +281,9 @@ def _time_quality_figure(rows: pd.DataFrame, metric: str | None, colors: dict) -
     axis.set_title("Quality against time: up and to the left is better")
     axis.grid(alpha=0.3, which="both")
     _legend(figure, axis)
-    return _figure_html(figure, "Median time per image (log scale) against mean score over every case, with its 95% interval.")
+    return _figure_html(
+        figure, "Median time per image (log scale) against mean score over every case, with its 95% interval."
+    )
 
 
 def _legend(figure, axis) -> None:
@@ -316,7 +320,7 @@ def _panels(cases: pd.DataFrame, runs: Sequence[Run], count: int) -> list[str]:
     has_output = np.array([path.exists() for path in outputs], dtype=bool)
     saved = cases[(cases["status"] == "ok").to_numpy() & has_output]
     if saved.empty:
-        return ['<p class=note>No image panels: run with <code>--save-outputs</code> to save restored images.</p>']
+        return ["<p class=note>No image panels: run with <code>--save-outputs</code> to save restored images.</p>"]
     noises = list(dict.fromkeys(cases["noise"]))
     noise = noises[len(noises) // 2]
     chosen = saved[saved["noise"] == noise] if (saved["noise"] == noise).any() else saved
@@ -375,7 +379,9 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
             with np.load(row.output_file, allow_pickle=False) as archive:
                 restored.append((row, archive["x_hat"], archive["psf_hat"] if "psf_hat" in archive else None))
     y, x, psf = (_orthogonal_views(arrays[key], psf=key == "psf") for key in ("y", "x", "psf"))
-    restored = [(row, _orthogonal_views(x_hat), _orthogonal_views(psf_hat, psf=True)) for row, x_hat, psf_hat in restored]
+    restored = [
+        (row, _orthogonal_views(x_hat), _orthogonal_views(psf_hat, psf=True)) for row, x_hat, psf_hat in restored
+    ]
     estimates = [(row.label, psf_hat, row) for row, _, psf_hat in restored if psf_hat is not None]
     psf_tiles = ([("true PSF", psf, None)] if psf is not None else []) + estimates
     tiles = [("degraded input", y, None)] + ([("reference", x, None)] if x is not None else [])
@@ -396,7 +402,11 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
             axis.imshow(_center(image, crop), cmap="magma", interpolation="nearest")
         else:
             axis.imshow(image, cmap="gray", vmin=low, vmax=high, interpolation="nearest")
-        score = "" if row is None or isinstance(row, str) else f"\n{format_value(row.psnr, 'psnr')} dB / {format_value(row.ssim, 'ssim')}"
+        score = (
+            ""
+            if row is None or isinstance(row, str)
+            else f"\n{format_value(row.psnr, 'psnr')} dB / {format_value(row.ssim, 'ssim')}"
+        )
         axis.set_title(f"{_wrap(title, 32)}{score}", fontsize=11)
         axis.axis("off")
     if psf_tiles:

@@ -33,6 +33,7 @@ MIN_IMAGES = 5
 #: Label of the rows pooled over every noise level.
 ALL_NOISE = "all"
 
+
 def load_runs(runs: Sequence[Run]) -> pd.DataFrame:
     """Every run's rows in one table, with the dataset's configuration as ``p_dataset_*`` columns.
 
@@ -81,8 +82,12 @@ def _variants(cases: pd.DataFrame) -> pd.Series:
     for dataset, rows in cases.groupby("dataset", sort=False):
         varying = [c for c in params if rows[c].astype(str).nunique() > 1]
         if varying:
-            suffix = rows[varying].astype(str).apply(
-                lambda r: "[" + ",".join(f"{c.removeprefix('p_dataset_')}={v}" for c, v in r.items()) + "]", axis=1
+            suffix = (
+                rows[varying]
+                .astype(str)
+                .apply(
+                    lambda r: "[" + ",".join(f"{c.removeprefix('p_dataset_')}={v}" for c, v in r.items()) + "]", axis=1
+                )
             )
             labels[rows.index] = dataset + suffix
     return labels
@@ -247,7 +252,11 @@ def paired_differences(
         for a, b in pairs:
             difference = (table[a] - table[b]).dropna()
             mean, low, high = bootstrap_mean(
-                difference.to_numpy(), images.loc[difference.index].to_numpy(), n_boot=n_boot, confidence=level, seed=seed
+                difference.to_numpy(),
+                images.loc[difference.index].to_numpy(),
+                n_boot=n_boot,
+                confidence=level,
+                seed=seed,
             )
             rows.append({
                 "variant": variant, "metric": measure, "method_a": a, "method_b": b, "mean_difference": mean,
@@ -256,5 +265,3 @@ def paired_differences(
             })  # fmt: skip
     columns = ["variant", "metric", "method_a", "method_b", "mean_difference", "ci_low", "ci_high", "confidence"]
     return pd.DataFrame(rows, columns=[*columns, "n_cases", "significant"])
-
-

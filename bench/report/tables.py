@@ -19,7 +19,13 @@ __all__ = [
 ]  # fmt: skip
 
 #: How the metrics are labelled in tables and figures.
-LABELS = {"psnr": "PSNR dB", "ssim": "SSIM", "psf_snr": "PSF-SNR dB", "psf_psnr": "PSF-PSNR dB", "reblur_psnr": "re-blur PSNR dB"}
+LABELS = {
+    "psnr": "PSNR dB",
+    "ssim": "SSIM",
+    "psf_snr": "PSF-SNR dB",
+    "psf_psnr": "PSF-PSNR dB",
+    "reblur_psnr": "re-blur PSNR dB",
+}
 
 
 def print_leaderboard(board: pd.DataFrame, console: Console | None = None) -> None:
@@ -75,7 +81,9 @@ def markdown_report(summary: pd.DataFrame, significance: pd.DataFrame, cases: pd
         shown = ([metric] if metric else []) + [m for m in present if m != metric][: 3 if metric else 4]
         header = ["#", "method", "track", *[f"{LABELS.get(m, m)} (95% CI)" for m in shown]]
         header += [f"PSNR {n}" for n in noises if len(noises) > 1 and metric == "psnr"] + ["median s/image", "failed"]
-        order = f"Ranked by mean {LABELS.get(metric, metric)} over every case." if metric else "No ranking score: by name."
+        order = (
+            f"Ranked by mean {LABELS.get(metric, metric)} over every case." if metric else "No ranking score: by name."
+        )
         lines += [f"## {variant}", "", order, ""]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for rank, (_, row) in enumerate(ranked_rows(pooled, metric).iterrows(), start=1):
@@ -150,5 +158,3 @@ def _provenance(cases: pd.DataFrame) -> str:
     runs = ", ".join(f"`{run}`" for run in dict.fromkeys(cases["run"]))
     devices = ", ".join(sorted(set(cases["device"].dropna().astype(str)))) if "device" in cases else "?"
     return f"Merged runs: {runs}. Device: {devices}. Intervals: 95% bootstrap over images (paired across methods)."
-
-

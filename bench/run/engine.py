@@ -172,7 +172,9 @@ def _failure(error: BaseException, start: tuple[float, float, str, int] | None, 
     """What is known of a task that raised out of Dask: its worker died (``crashed``), or Dask failed."""
     if not isinstance(error, killed):
         return TaskFailure("crashed", f"{type(error).__name__}: {error}")
-    process = "the worker process" if start is None else f"worker process {start[3]}"  # a quick crash may beat the start event
+    process = (
+        "the worker process" if start is None else f"worker process {start[3]}"
+    )  # a quick crash may beat the start event
     return TaskFailure(
         "crashed",
         f"{process} died while running it (segfault, os._exit, out of memory or killed); "

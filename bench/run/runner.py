@@ -144,7 +144,9 @@ def run_benchmark(
     plugins = tuple(str(Path(folder).resolve()) for folder in plugins)
     registry = load_registry(plugins)
     names = resolve_methods(methods, registry)
-    broken = {b.source: b.error.splitlines()[-1] for b in registry.broken if b.kind == "method"} if methods == "all" else {}
+    broken = (
+        {b.source: b.error.splitlines()[-1] for b in registry.broken if b.kind == "method"} if methods == "all" else {}
+    )
     hydra_overrides, method_overrides = split_overrides(overrides, list(registry.methods))
     for name in method_overrides:
         if name not in names:
@@ -215,7 +217,9 @@ def _run(registry, names, params, timeouts, cases, dataset, store, device, folde
                     row = dict(result)
                     outputs = row.pop("outputs", None)
                     if outputs is not None:
-                        write_restoration(restoration_path(folder.path, run.label, case.case_id), outputs["x_hat"], case.meta)
+                        write_restoration(
+                            restoration_path(folder.path, run.label, case.case_id), outputs["x_hat"], case.meta
+                        )
                         if save_outputs:
                             folder.write_output(run.label, case.case_id, outputs)
                     row.update(label=run.label, track=run.track, dataset=dataset, run_key=run.run_key, code=run.code,
@@ -239,8 +243,12 @@ def _nothing() -> None:
 
 
 def _plan_method(
-    method_cls: type[BaseMethod], params: dict[str, Any], timeout_s: float | None, dataset_key: str,
-    device: torch.device, dims: set[int],
+    method_cls: type[BaseMethod],
+    params: dict[str, Any],
+    timeout_s: float | None,
+    dataset_key: str,
+    device: torch.device,
+    dims: set[int],
 ) -> tuple[_MethodRun, str | None | Exception]:
     """The label and key of a method's rows; a skip reason (str), a build error, or None when it can run."""
     label = method_label(method_cls, params)
@@ -262,7 +270,9 @@ def _todo(
     run: _MethodRun, cases: list[Case], rows: pd.DataFrame, folder: RunFolder, save_outputs: bool
 ) -> list[tuple[Case, str]]:
     """The cases of ``run`` to compute and why: no row, failed, stale key, or missing saved images."""
-    mine = rows[(rows.method == run.method_cls.name) & (rows.label == run.label)].drop_duplicates("case_id", keep="last")
+    mine = rows[(rows.method == run.method_cls.name) & (rows.label == run.label)].drop_duplicates(
+        "case_id", keep="last"
+    )
     by_case = mine.set_index("case_id")
     todo = []
     for case in cases:
@@ -290,7 +300,9 @@ def _dry_run(registry, names, params, timeouts, cases, dataset, dataset_key, dev
         if isinstance(reason, str):
             skipped[name] = reason
         elif reason is not None:
-            plan += [{"label": run.label, "case_id": case.case_id, "reason": f"cannot be built ({reason})"} for case in cases]
+            plan += [
+                {"label": run.label, "case_id": case.case_id, "reason": f"cannot be built ({reason})"} for case in cases
+            ]
         else:
             todo = _todo(run, cases, rows, folder, bool(cfg.save_outputs))
             plan += [{"label": run.label, "case_id": case.case_id, "reason": why} for case, why in todo]
@@ -388,7 +400,12 @@ def _worker_method(name: str, params_json: str, plugins: tuple[str, ...], device
 
 
 def run_task(
-    name: str, params: dict[str, Any], plugins: tuple[str, ...], code: str, case: Case, scorer: CaseScorer,
+    name: str,
+    params: dict[str, Any],
+    plugins: tuple[str, ...],
+    code: str,
+    case: Case,
+    scorer: CaseScorer,
     device_type: str,
 ) -> dict[str, Any]:
     """Worker side of one (method, case) task: the method's row for ``case``, its images under ``outputs``.

@@ -56,7 +56,11 @@ def _write(path: Path, image: np.ndarray, pixel_um: float) -> None:
 def _write_stack(path: Path, stack: np.ndarray, pixel_um: float, z_um: float) -> None:
     """3D stack with its lateral pixel size and plane spacing in ImageJ metadata (micrometres)."""
     tifffile.imwrite(
-        path, stack, imagej=True, resolution=(1 / pixel_um, 1 / pixel_um), metadata={"unit": "um", "spacing": z_um, "axes": "ZYX"}
+        path,
+        stack,
+        imagej=True,
+        resolution=(1 / pixel_um, 1 / pixel_um),
+        metadata={"unit": "um", "spacing": z_um, "axes": "ZYX"},
     )
 
 
@@ -74,7 +78,9 @@ def prepare(source: Path) -> None:
     bead_psf = tifffile.imread(haase / "psf_avg_4beads_derived.tif")
     _write(HERE / "beads_grid_confocal" / f"psf_avg_4beads_z{BEAD_PSF_PLANE}.tif", bead_psf[BEAD_PSF_PLANE], 0.02249)
     _write_stack(HERE / "beads_grid_confocal" / "grid_1AU_stack.tif", grid[GRID_STACK], 0.02196, Z_STEP_UM)
-    _write_stack(HERE / "beads_grid_confocal" / "psf_avg_4beads_stack.tif", bead_psf[BEAD_PSF_STACK], 0.02249, Z_STEP_UM)
+    _write_stack(
+        HERE / "beads_grid_confocal" / "psf_avg_4beads_stack.tif", bead_psf[BEAD_PSF_STACK], 0.02249, Z_STEP_UM
+    )
     beads = tifffile.imread(haase / "Bead_Image1_crop.tif")
     _write_stack(HERE / "beads_grid_confocal" / "beads_stack.tif", beads[BEAD_STACK], 0.02249, Z_STEP_UM)
 

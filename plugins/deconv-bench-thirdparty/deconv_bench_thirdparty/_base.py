@@ -90,9 +90,11 @@ class SdeconvMethod(ThirdPartyMethod):
     distribution = "sdeconv"
     module = "sdeconv.deconv"
     references = (
-        ("S. Prigent, H.-N. Nguyen, L. Leconte, C. A. Valades-Cruz, B. Hajj, J. Salamero and C. Kervrann, "
-         "SPITFIR(e): a supermaneuverable algorithm for fast denoising and deconvolution of 3D fluorescence "
-         "microscopy images and videos, Scientific Reports 13:1489, 2023."),
+        (
+            "S. Prigent, H.-N. Nguyen, L. Leconte, C. A. Valades-Cruz, B. Hajj, J. Salamero and C. Kervrann, "
+            "SPITFIR(e): a supermaneuverable algorithm for fast denoising and deconvolution of 3D fluorescence "
+            "microscopy images and videos, Scientific Reports 13:1489, 2023."
+        ),
     )
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:

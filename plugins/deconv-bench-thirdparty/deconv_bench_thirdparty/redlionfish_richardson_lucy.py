@@ -39,13 +39,17 @@ class Method(ThirdPartyMethod):
     distribution = "RedLionfish"
     module = "RedLionfishDeconv"
     references = (
-        ("L. M. A. Perdigão, E. L. Ho, Z. C. Cheng, N. B.-Y. Yee, T. Glen, L. Wu, M. Grange, M. Basham and "
-         "M. C. Darrow, RedLionfish - fast Richardson-Lucy deconvolution package for Napari, 2021 "
-         "(github.com/rosalindfranklininstitute/RedLionfish)."),
+        (
+            "L. M. A. Perdigão, E. L. Ho, Z. C. Cheng, N. B.-Y. Yee, T. Glen, L. Wu, M. Grange, M. Basham and "
+            "M. C. Darrow, RedLionfish - fast Richardson-Lucy deconvolution package for Napari, 2021 "
+            "(github.com/rosalindfranklininstitute/RedLionfish)."
+        ),
     )
     test_params: ClassVar[Mapping[str, Any]] = {"niter": 10}
 
-    def __init__(self, *, niter: int = 10, pad: int | None = None, version: str = installed_version("RedLionfish")) -> None:
+    def __init__(
+        self, *, niter: int = 10, pad: int | None = None, version: str = installed_version("RedLionfish")
+    ) -> None:
         super().__init__(version=version)
         if pad is not None and pad < 0:
             raise ValueError(f"pad must be >= 0 or None (the PSF radius), got {pad}")

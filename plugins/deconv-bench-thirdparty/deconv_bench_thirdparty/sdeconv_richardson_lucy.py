@@ -28,8 +28,10 @@ class Method(SdeconvMethod):
 
     name = "sdeconv_richardson_lucy"
     references = (
-        ("W. H. Richardson, Bayesian-based iterative method of image restoration, "
-         "Journal of the Optical Society of America 62(1):55-59, 1972."),
+        (
+            "W. H. Richardson, Bayesian-based iterative method of image restoration, "
+            "Journal of the Optical Society of America 62(1):55-59, 1972."
+        ),
         *SdeconvMethod.references,
     )
     test_params: ClassVar[Mapping[str, Any]] = {"niter": 10}

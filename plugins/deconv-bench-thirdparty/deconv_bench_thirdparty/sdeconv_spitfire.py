@@ -48,6 +48,8 @@ class Method(SdeconvMethod):
     def restore(self, y: torch.Tensor, psf: torch.Tensor) -> torch.Tensor:
         from sdeconv.deconv import Spitfire
 
-        solver = Spitfire(psf, weight=self.weight, reg=self.reg, precision=self.precision, pad=self.padding(self.pad, psf))
+        solver = Spitfire(
+            psf, weight=self.weight, reg=self.reg, precision=self.precision, pad=self.padding(self.pad, psf)
+        )
         with torch.enable_grad():
             return solver(y).detach()

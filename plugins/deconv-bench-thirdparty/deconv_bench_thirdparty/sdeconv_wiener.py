@@ -23,7 +23,9 @@ class Method(SdeconvMethod):
 
     name = "sdeconv_wiener"
 
-    def __init__(self, *, beta: float = 1e-5, pad: int | None = None, version: str = installed_version("sdeconv")) -> None:
+    def __init__(
+        self, *, beta: float = 1e-5, pad: int | None = None, version: str = installed_version("sdeconv")
+    ) -> None:
         super().__init__(version=version)
         self.beta = beta
         self.pad = self.check_padding(pad)
