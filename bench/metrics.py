@@ -35,6 +35,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from skimage.filters import threshold_otsu
 
 from bench.api import Case, Scoring
+from bench.resolution import decorrelation_resolution
 
 __all__ = [
     "NO_REFERENCE_SCORES", "CaseScorer", "RingingReference", "SSIMReference", "affine_fit", "bead_fwhm", "line_profile",
@@ -46,7 +47,7 @@ __all__ = [
 #: Columns of :func:`score` that need no ground truth, in display order.
 NO_REFERENCE_SCORES = (
     "reblur_residual", "negative_fraction", "peak_ratio", "ringing", "line_contrast", "line_fwhm_um",
-    "bead_fwhm_z_um", "bead_fwhm_y_um", "bead_fwhm_x_um",
+    "bead_fwhm_z_um", "bead_fwhm_y_um", "bead_fwhm_x_um", "resolution_px",
 )  # fmt: skip
 #: Window values gathered at once by :func:`median_at` (8 MB of float64).
 _MEDIAN_BLOCK_VALUES = 1 << 20
@@ -253,6 +254,9 @@ class CaseScorer:
             if forward is not None:
                 scores["reblur_residual"] = reblur_residual(self.y, x_hat, forward)
             scores["ringing"] = self._ringing(x_hat, scale_px=psf_fwhm(forward) if forward is not None else 2.0)
+        if x is None and x_hat.ndim == 2 and min(x_hat.shape) >= 16:
+            # No reference: how fine the restoration's detail is, by decorrelation analysis (about 1 s at 256^2).
+            scores["resolution_px"] = decorrelation_resolution(x_hat).resolution
         if scoring.line_axis is not None:
             pixel = scoring.pixel_size_um[1 - scoring.line_axis] if scoring.pixel_size_um else math.nan
             contrast, width_px = line_profile(x_hat, axis=scoring.line_axis, positions=scoring.line_positions)

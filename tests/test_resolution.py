@@ -51,3 +51,12 @@ def test_white_noise_and_a_flat_image_have_no_cutoff():
 def test_bad_input_is_a_clear_error(image, match):
     with pytest.raises(ValueError, match=match):
         decorrelation_resolution(image)
+
+
+def test_case_scorer_reports_the_resolution_only_without_a_reference():
+    from bench.metrics import CaseScorer
+
+    image = band_limited(0.5, 0.05).astype(np.float32)
+    without = CaseScorer(None, image, None)(image, None)
+    assert without["resolution_px"] == pytest.approx(4.0, rel=0.1)
+    assert np.isnan(CaseScorer(image, image, None)(image, None)["resolution_px"])

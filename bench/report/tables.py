@@ -41,7 +41,8 @@ def print_leaderboard(board: pd.DataFrame, console: Console | None = None) -> No
         for noise in noises:
             table.add_column(noise, justify="right")
         table.add_column("median s/image", justify="right")
-        ranking = table_rows.groupby("label").psnr_mean.mean().sort_values(ascending=False).index
+        means = table_rows.groupby("label").psnr_mean.mean()
+        ranking = means.sort_values(ascending=False).index if means.notna().any() else sorted(means.index)
         for label in ranking:
             cells = []
             for noise in noises:
@@ -53,7 +54,10 @@ def print_leaderboard(board: pd.DataFrame, console: Console | None = None) -> No
         console.print(table)
 
 
-_NO_REFERENCE_TITLE = "no reference: re-blur residual / ringing / negative fraction"
+_NO_REFERENCE_TITLE = (
+    "no reference, not ranked: re-blur residual (near the noise level: explains the data) / "
+    "ringing (1 = as the input, lower is better) / negative fraction (lower is better)"
+)
 
 
 def _cell(row: pd.Series, has_psf: bool) -> str:
