@@ -3,7 +3,9 @@
 ``bench run`` writes a folder and everything else reads it through this module:
 
 - ``cases.csv``: one row per (method label, case), the columns :data:`CASE_COLUMNS`;
-- ``manifest.json``: configuration, code and machine, and ``format``, :data:`FORMAT_VERSION`;
+- ``manifest.json``: configuration, code and machine of the latest ``bench run`` into the folder, and in
+  ``invocations`` those of every earlier one (rows name theirs in the ``invocation`` column); ``format``,
+  :data:`FORMAT_VERSION`;
 - ``leaderboard.csv``: :func:`leaderboard` of the rows;
 - ``outputs/<label>/<case_id>.npz``: the saved restorations (:func:`output_path`);
 - ``errors.log``: the traceback of each failed case.
@@ -57,6 +59,7 @@ CASE_COLUMNS = [
     "psnr", "ssim", "psf_snr", "psf_psnr", "reblur_psnr",
     *NO_REFERENCE_SCORES,
     "time_s", "peak_memory_mb", "device", "threads", "load_avg", "status", "error", "params", "info", "run_key", "code",
+    "invocation",
 ]  # fmt: skip
 
 #: Scores aggregated by the leaderboards, in display order (the no-reference ones serve real data).
@@ -144,6 +147,23 @@ class RunFolder:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.columns = list(CASE_COLUMNS)
+        #: Number of the ``bench run`` writing now (see :meth:`start_invocation`); new rows carry it.
+        self.invocation: int | None = None
+
+    def start_invocation(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        """``manifest`` with the folder's history: every earlier invocation's record kept, this one appended.
+
+        A folder receives many ``bench run`` calls (other methods, resumed
+        runs, other machines); each gets the next number, its record
+        (configuration, time, machine, versions) stays in ``invocations``,
+        and each row it writes carries the number in its ``invocation`` column.
+        """
+        path = self.path / "manifest.json"
+        previous = json.loads(path.read_text()) if path.exists() else {}
+        history = list(previous.get("invocations", [])) if previous.get("format") == FORMAT_VERSION else []
+        self.invocation = len(history) + 1
+        record = {"invocation": self.invocation, **manifest}
+        return {**manifest, "invocation": self.invocation, "invocations": [*history, record]}
 
     @contextlib.contextmanager
     def locked(self, log: Callable[[str], None] = print) -> Iterator[RunFolder]:
@@ -176,6 +196,8 @@ class RunFolder:
 
     def append(self, rows: pd.DataFrame, row: dict[str, Any]) -> pd.DataFrame:
         """Replace any older row of the same (method, label, dataset, case), write ``cases.csv``; return the rows."""
+        if self.invocation is not None:
+            row.setdefault("invocation", self.invocation)
         trace = row.pop("traceback", None)
         if trace:
             with open(self.path / "errors.log", "a") as log:

@@ -142,3 +142,18 @@ def test_a_run_folder_of_an_older_format_is_refused_with_the_command_that_recomp
     with pytest.raises(ValueError, match=expected):
         read_run(tmp_path)
     assert (tmp_path / "cases.csv").read_text() == rows_before  # nothing was touched
+
+
+def test_every_invocation_into_a_folder_keeps_its_record_and_its_rows_point_to_it(tmp_path):
+    """Provenance accumulates: a second `bench run` into the folder adds a record, it does not replace the first."""
+    from bench.report.tables import _provenance
+
+    run(tmp_path, "identity")
+    second = run(tmp_path, "scaled")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [record["invocation"] for record in manifest["invocations"]] == [1, 2]
+    assert [record["methods"] for record in manifest["invocations"]] == [["identity"], ["scaled"]]
+    assert all("finished" in record and "machine" in record for record in manifest["invocations"])
+    rows = second.cases.set_index("method")
+    assert set(rows.loc["identity", "invocation"]) == {1} and set(rows.loc["scaled", "invocation"]) == {2}
+    assert "invocations 1, 2" in _provenance(second.cases.assign(run="r"))

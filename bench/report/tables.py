@@ -159,6 +159,14 @@ def format_seconds(value: float) -> str:
 
 
 def _provenance(cases: pd.DataFrame) -> str:
-    runs = ", ".join(f"`{run}`" for run in dict.fromkeys(cases["run"]))
+    def invocations(run: str) -> str:
+        numbers = (
+            sorted({int(n) for n in cases.loc[cases["run"] == run, "invocation"].dropna()})
+            if "invocation" in cases
+            else []
+        )
+        return f" (invocations {', '.join(map(str, numbers))} of its manifest.json)" if numbers else ""
+
+    runs = ", ".join(f"`{run}`{invocations(run)}" for run in dict.fromkeys(cases["run"]))
     devices = ", ".join(sorted(set(cases["device"].dropna().astype(str)))) if "device" in cases else "?"
     return f"Merged runs: {runs}. Device: {devices}. Intervals: 95% bootstrap over images (paired across methods)."

@@ -177,7 +177,7 @@ def _run(registry, names, params, timeouts, cases, dataset, store, device, folde
          progress, log) -> RunOutcome:  # fmt: skip
     """The run proper, under the folder's lock: plan, submit, write each row as it comes."""
     rows = folder.read_rows()
-    manifest = _manifest(cfg, names, store, device, plugins)
+    manifest = folder.start_invocation(_manifest(cfg, names, store, device, plugins))
     folder.write_json(manifest, "manifest.json")
     save_outputs = bool(cfg.save_outputs)
     dims = {case.y.ndim for case in cases}
@@ -233,7 +233,9 @@ def _run(registry, names, params, timeouts, cases, dataset, store, device, folde
     warnings = _load_warnings(rows[rows.label.isin([p["label"] for p in plan])])
     for warning in warnings:
         log(f"warning: {warning}")
-    manifest.update(finished=now(), skipped=skipped, broken_plugins=broken, failed=failed, warnings=warnings)
+    outcome = {"finished": now(), "skipped": skipped, "broken_plugins": broken, "failed": failed, "warnings": warnings}
+    manifest.update(outcome)
+    manifest["invocations"][-1].update(outcome)
     folder.write_json(manifest, "manifest.json")
     return RunOutcome(folder.path, rows, board, skipped, broken, failed, plan, warnings)
 
