@@ -201,3 +201,22 @@ def test_report_refuses_a_run_of_an_older_format_naming_the_command_that_recompu
     out = " ".join(capsys.readouterr().err.split())
     assert f"recompute it: rm -r {run} && bench run --method wiener,rl --dataset toy --out {run}" in out
     assert not (tmp_path / "out").exists()
+
+
+def test_a_leaderboard_too_wide_for_80_columns_is_printed_long_with_every_score_whole():
+    from rich.console import Console
+
+    from bench.report.tables import print_leaderboard
+
+    label = "psf-id-spectral[preset=cpu,track=blind+optics,restore=unrolled]"
+    board = pd.DataFrame([
+        {"dataset": "fresnel-zernike", "noise": noise, "label": label, "track": "blind+optics", "psnr_mean": 24.5 + i,
+         "ssim_mean": 0.6, "psf_snr_mean": 3.1, "n": 8, "n_failed": 0, "time_s_median": 1.0}
+        for i, noise in enumerate(["noiseless", "low", "medium", "high"])
+    ])  # fmt: skip
+    for width in (80, 200):
+        console = Console(width=width, record=True)
+        print_leaderboard(board, console)
+        text = console.export_text()
+        assert all(f"{24.5 + i:.2f} / 0.600 / 3.1" in text for i in range(4)), text
+        assert max(len(line) for line in text.splitlines()) <= width

@@ -9,6 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bench.report.stats import ALL_NOISE, ranking_metric
 from bench.runfolder import METRICS
@@ -29,28 +30,48 @@ LABELS = {
 
 
 def print_leaderboard(board: pd.DataFrame, console: Console | None = None) -> None:
-    """One table per dataset: method labels by PSNR averaged over noise levels, PSNR/SSIM per level."""
+    """One table per dataset: method labels by PSNR averaged over noise levels, PSNR/SSIM per level.
+
+    A table too wide for the console (at 80 columns, long labels and four
+    noise levels) is printed long instead: one line per method and noise
+    level, the label wrapped, so that no score is cut.
+    """
     console = console or Console()
     for dataset, table_rows in board.groupby("dataset", sort=False):
         noises = list(dict.fromkeys(table_rows.noise))
         has_psf = table_rows.psf_snr_mean.notna().any()
         title = "PSNR dB / SSIM" if table_rows.psnr_mean.notna().any() else _NO_REFERENCE_TITLE
-        table = Table(title=f"{dataset}: {title}" + (" / PSF-SNR dB" if has_psf else ""), title_justify="left")
-        table.add_column("method", no_wrap=True)
-        table.add_column("track", no_wrap=True)
-        for noise in noises:
-            table.add_column(noise, justify="right")
-        table.add_column("median s/image", justify="right")
+        title = f"{dataset}: {title}" + (" / PSF-SNR dB" if has_psf else "")
         means = table_rows.groupby("label").psnr_mean.mean()
         ranking = means.sort_values(ascending=False).index if means.notna().any() else sorted(means.index)
+        cells = {
+            (label, noise): _cell(match.iloc[0], has_psf) if len(match) else ""
+            for label in ranking
+            for noise in noises
+            for match in [table_rows[(table_rows.label == label) & (table_rows.noise == noise)]]
+        }
+        times = {label: table_rows[table_rows.label == label].time_s_median for label in ranking}
+        seconds = {label: f"{t.median():.3f}" if t.notna().any() else "" for label, t in times.items()}
+        tracks = {label: table_rows[table_rows.label == label].track.iloc[0] for label in ranking}
+        widest = max(len(label) for label in ranking) + max(len(track) for track in tracks.values())
+        cell_width = max((len(Text.from_markup(cell)) for cell in cells.values()), default=0)
+        wide = widest + len(noises) * (cell_width + 3) + 24 <= console.width
+        table = Table(title=title, title_justify="left")
+        table.add_column("method", no_wrap=wide, overflow="fold")
+        table.add_column("track", no_wrap=True)
+        for column in noises if wide else ("noise", "score"):
+            table.add_column(column, justify="right", no_wrap=True)
+        table.add_column("median s/image", justify="right")
         for label in ranking:
-            cells = []
-            for noise in noises:
-                match = table_rows[(table_rows.label == label) & (table_rows.noise == noise)]
-                cells.append(_cell(match.iloc[0], has_psf) if len(match) else "")
-            times = table_rows[table_rows.label == label].time_s_median
-            track = table_rows[table_rows.label == label].track.iloc[0]
-            table.add_row(escape(label), track, *cells, f"{times.median():.3f}" if times.notna().any() else "")
+            if wide:
+                table.add_row(escape(label), tracks[label], *(cells[label, noise] for noise in noises), seconds[label])
+                continue
+            for i, noise in enumerate(noises):
+                first = i == 0
+                table.add_row(
+                    escape(label) if first else "", tracks[label] if first else "", noise, cells[label, noise],
+                    seconds[label] if first else "", end_section=i == len(noises) - 1,
+                )  # fmt: skip
         console.print(table)
 
 
