@@ -332,13 +332,23 @@ def _image_files(folder: Path, what: str) -> dict[str, Path]:
 def _read_2d(file: Path) -> np.ndarray:
     """A 2D one-channel image as float64, or an error naming the file and the fix."""
     data = file.read_bytes()
+    axes = ""
     try:
-        image = tifffile.imread(io.BytesIO(data)) if file.suffix.lower() in (".tif", ".tiff") else iio.imread(data)
+        if file.suffix.lower() in (".tif", ".tiff"):
+            with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+                image, axes = tiff.asarray(), tiff.series[0].axes
+        else:
+            image = iio.imread(data)
     except Exception as error:
         raise ValueError(f"cannot read {file}: {error}") from None
+    axes = "".join(axis for axis, n in zip(axes, image.shape) if n > 1) if len(axes) == image.ndim else ""
     image = np.squeeze(image)
-    if image.ndim == 3 and image.shape[-1] in (3, 4):
+    if image.ndim == 3 and image.shape[-1] in (3, 4) and "Z" not in axes:
         raise ValueError(f"{file} is a colour image {image.shape}; save one channel as a 2D grayscale image")
     if image.ndim != 2:
-        raise ValueError(f"{file} has shape {image.shape}; save a single 2D plane (for a z-stack, its in-focus plane)")
+        # The TIFF's own axes say what the extra dimensions are (ImageJ/OME: C channels, Z planes, T times).
+        advice = {"C": "one channel", "Z": "its in-focus plane", "T": "one time point"}
+        extra = [advice[axis] for axis in axes if axis in advice] or ["one 2D plane (of a z-stack, the in-focus one)"]
+        named = f" (axes {axes})" if axes else ""
+        raise ValueError(f"{file} has shape {image.shape}{named}; save a single 2D image: {', '.join(extra)}")
     return check_image(image, name=str(file)).astype(np.float64)

@@ -81,7 +81,7 @@ def test_psf_of_another_pixel_size_is_resampled_or_refused(folder):
 @pytest.mark.parametrize(
     ("psf", "message"),
     [
-        (np.ones((3, 9, 9), np.float32), r"shape \(3, 9, 9\); save a single 2D plane"),
+        (np.ones((3, 9, 9), np.float32), r"shape \(3, 9, 9\).*save a single 2D image: one 2D plane"),
         (gaussian_psf(8, 1.5), "odd height and width"),
         (gaussian_psf(9, 1.0) - 0.01, "negative values"),
         (gaussian_psf(9, 1.0, shift=2.5), "must be centred"),
@@ -199,3 +199,16 @@ def test_restorations_are_written_as_tiffs_in_the_input_scale_with_the_pixel_siz
     assert image.dtype == np.float32
     np.testing.assert_allclose(image, np.clip(raw - 100, 0, None), rtol=1e-6)  # identity: the input, in counts
     assert x_res[1] / x_res[0] == pytest.approx(0.12) and y_res[1] / y_res[0] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(("axes", "advice"), [("CYX", "one channel"), ("ZYX", "its in-focus plane")])
+def test_a_multi_plane_tiff_is_told_what_its_axes_are(tmp_path, axes, advice):
+    """A 2-channel TIFF gets advice about channels, not about z-stacks (the TIFF's own axes say which)."""
+    import tifffile
+
+    from bench.datasets.folder import _read_2d
+
+    path = tmp_path / "two.tif"
+    tifffile.imwrite(path, np.ones((2, 32, 32), np.float32), imagej=True, metadata={"axes": axes})
+    with pytest.raises(ValueError, match=f"axes {axes}.*{advice}$"):
+        _read_2d(path)
