@@ -274,8 +274,9 @@ def _fit_deblurring(
     generator = torch.Generator().manual_seed(cfg["seed"] + 1)
 
     def centre(image: torch.Tensor) -> torch.Tensor:
-        top, left = (image.shape[-2] - side) // 2, (image.shape[-1] - side) // 2
-        return image[..., top : top + side, left : left + side]
+        crop = min(side, *image.shape[-2:])  # a training patch smaller than the configured crop is taken whole
+        top, left = (image.shape[-2] - crop) // 2, (image.shape[-1] - crop) // 2
+        return image[..., top : top + crop, left : left + crop]
 
     def loss(batch: TrainingBatch) -> torch.Tensor:
         known = bool(torch.rand((), generator=generator) < cfg["identification"]["optics_fraction"])

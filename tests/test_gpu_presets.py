@@ -7,7 +7,7 @@ from bench.registry import load_registry
 
 #: Every learned method's gpu preset and the overrides that make one CPU step of it take seconds.
 TARGETS = {
-    "psf-id-spectral": ["identification.patch=64", "identification.batch_size=2"],
+    "psf-id-spectral": ["identification.patch=64", "identification.batch_size=2", "deblurring.batch_size=2"],
     "deepblur": [
         "identification.patch=32",
         "identification.batch_size=2",
@@ -18,7 +18,7 @@ TARGETS = {
     "nafnet": ["restoration.patch=32", "restoration.batch_size=2"],
     "swinir": ["restoration.patch=32", "restoration.batch_size=2", "restoration.network.img_size=32"],
 }
-STEPS = {"psf-id-spectral": ["identification"], "deepblur": ["identification", "deblurring"],
+STEPS = {"psf-id-spectral": ["identification", "deblurring"], "deepblur": ["identification", "deblurring"],
          "psf-id-conditioned": ["identification"], "nafnet": ["restoration"], "swinir": ["restoration"]}  # fmt: skip
 
 
