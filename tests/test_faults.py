@@ -102,7 +102,6 @@ def test_a_method_that_ends_its_worker_leaves_the_others_exact(tmp_path, referen
 
 
 @pytest.mark.slow
-@pytest.mark.skip(reason="hung past 300 s after the kill on the loaded 2-core machine; not yet diagnosed (issue 12)")
 def test_a_worker_killed_mid_task_costs_no_row(tmp_path):
     """Two methods x two datasets on a fresh 2-worker cluster; one worker is killed while it runs a task."""
     from bench.run.engine import EngineSettings, dask_client

@@ -30,7 +30,6 @@ import contextlib
 import logging
 import os
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -138,6 +137,7 @@ def dask_client(settings: EngineSettings) -> Iterator[Any]:
     variables = {name: str(settings.threads) for name in _THREAD_VARIABLES}
     config = {
         "distributed.scheduler.allowed-failures": settings.retries,
+        "distributed.scheduler.worker-saturation": 1.0,  # one task per worker thread, the rest queued on the scheduler
         "distributed.nanny.pre-spawn-environ": {**dask.config.get("distributed.nanny.pre-spawn-environ"), **variables},
     }
     with dask.config.set(config):
@@ -196,21 +196,20 @@ def run_tasks(
 
     waiting = list(reversed(tasks))  # submitted from the end: the first task first
     futures: dict[Any, Task] = {}
-    placed: dict[Any, str] = {}  # future -> the worker it was sent to
     by_key = {task.key: task for task in tasks}
     started: dict[str, tuple[float, float, str, int]] = {}  # key -> (event time, time seen here, worker, pid)
     while futures or waiting:
-        # One task per worker thread, sent to a worker with a free thread: a worker that dies takes no
-        # innocent queued task with it. The placement is a preference: if that worker is gone, Dask picks another.
-        busy = Counter(placed.values())
-        free = [address for address, n in client.nthreads().items() for _ in range(n - busy[address])]
-        while waiting and free:
-            task, worker = waiting.pop(), free.pop()
+        # No more tasks in flight than worker threads, and the scheduler holds the rest (its queuing, one task
+        # per thread): a worker that dies takes no innocent queued task with it. Tasks are not pinned to a
+        # worker: a result lost with a dead worker must be recomputable on any other (a pinned one waited forever).
+        capacity = max(sum(client.nthreads().values()), 1)
+        while waiting and len(futures) < capacity:
+            task = waiting.pop()
             future = client.submit(
                 _watched, task.key, threads, task.function, *task.args, key=task.key, pure=False,
-                resources=dict(task.resources) or None, workers=[worker], allow_other_workers=True,
+                resources=dict(task.resources) or None,
             )  # fmt: skip
-            futures[future], placed[future] = task, worker
+            futures[future] = task
         try:
             wait(list(futures), timeout=poll_s, return_when="FIRST_COMPLETED")
         except TimeoutError:
@@ -221,7 +220,6 @@ def run_tasks(
                 started[key] = (event_time, time.monotonic(), message["worker"], message["pid"])
         for future in [f for f in futures if f.done()]:
             task = futures.pop(future)
-            placed.pop(future)
             if future.status == "finished":
                 yield task, future.result()
             elif future.status == "error":
@@ -232,7 +230,7 @@ def run_tasks(
             if task.timeout_s is None or task.key not in started or now - started[task.key][1] <= task.timeout_s:
                 continue
             worker = started[task.key][2]
-            del futures[future], placed[future]
+            del futures[future]
             future.cancel()
             try:
                 client.restart_workers([worker])
