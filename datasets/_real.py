@@ -122,11 +122,18 @@ def to_unit_range(raw: np.ndarray, offset: float) -> tuple[np.ndarray, float]:
 
 
 def normalize_reference(reference: np.ndarray, *, low: float = 0.1, high: float = 99.9) -> np.ndarray:
-    """Percentile normalisation of a reference (CARE's convention): its ``low``..``high`` percentiles go to 0..1."""
+    """Percentile normalisation of a reference (CARE's convention): its ``low``..``high`` percentiles go to 0..1.
+
+    A sparse reference (a few beads on a dark field) is flat between those
+    percentiles: its minimum and maximum go to 0..1 instead. Only a constant
+    reference cannot be scored.
+    """
     reference = np.asarray(reference, dtype=np.float64)
     p_low, p_high = np.percentile(reference, [low, high])
     if p_high <= p_low:
-        raise ValueError(f"reference is flat between its {low} and {high} percentiles ({p_low:g}); it cannot be scored")
+        p_low, p_high = reference.min(), reference.max()
+    if p_high <= p_low:
+        raise ValueError(f"the reference is constant ({p_low:g}); it cannot be scored")
     return (reference - p_low) / (p_high - p_low)
 
 

@@ -173,7 +173,12 @@ class Dataset(BaseDataset):
         if stem in self.references:
             reference = self.references[stem]
             if self.reference == "affine":
-                x = normalize_reference(reference)
+                try:
+                    x = normalize_reference(reference)
+                except ValueError as error:
+                    raise ValueError(
+                        f"reference of {self.files[stem]}: {error}; remove it or give one with structure"
+                    ) from None
             else:
                 x = np.clip(reference - offset, 0, None) / scale
         meta = {

@@ -212,3 +212,15 @@ def test_a_multi_plane_tiff_is_told_what_its_axes_are(tmp_path, axes, advice):
     tifffile.imwrite(path, np.ones((2, 32, 32), np.float32), imagej=True, metadata={"axes": axes})
     with pytest.raises(ValueError, match=f"axes {axes}.*{advice}$"):
         _read_2d(path)
+
+
+def test_a_sparse_bead_reference_is_scored_and_a_constant_one_is_refused_by_name():
+    """Beads on a dark field are flat between the 0.1 and 99.9 percentiles: min..max serve instead."""
+    from bench.datasets._real import normalize_reference
+
+    beads = np.zeros((64, 64))
+    beads[10, 10] = beads[40, 30] = 1000.0
+    normalised = normalize_reference(beads)
+    assert normalised.max() == 1.0 and normalised.min() == 0.0
+    with pytest.raises(ValueError, match="constant"):
+        normalize_reference(np.full((8, 8), 3.0))
