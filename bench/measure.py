@@ -16,6 +16,9 @@ both measure with these, and record :func:`environment` and :func:`git_commit`.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import os
 import platform
 import re
@@ -33,7 +36,7 @@ import torch
 
 __all__ = [
     "LIBRARIES", "RepeatedTiming", "Timing", "device_name", "environment", "git_commit", "library_versions",
-    "nvidia_driver_version", "repeat_timed", "timed",
+    "nvidia_driver_version", "release_free_heap", "repeat_timed", "timed",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -150,6 +153,26 @@ def _reset_peak_rss() -> bool:
     return _status_kb("VmHWM") is not None
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    library = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(library), "malloc_trim", None) if library else None
+
+
+def release_free_heap() -> None:
+    """Return freed heap pages to the system (glibc's ``malloc_trim``; a no-op elsewhere).
+
+    glibc keeps up to tens of MiB of freed memory resident for reuse (its
+    trim threshold grows with the largest block freed). Released between
+    tiles, the resident memory of tiled processing stays that of one
+    tile (:func:`bench.tiling.restore_tiled`); released before a measurement
+    (:func:`timed`), a call that reuses those pages is charged for them.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def timed(call: Callable[[], T], device: torch.device) -> tuple[T, Timing]:
     """Run ``call`` once and measure its time and peak memory on ``device``."""
     if device.type == "cuda":
@@ -163,6 +186,7 @@ def timed(call: Callable[[], T], device: torch.device) -> tuple[T, Timing]:
         seconds = start.elapsed_time(end) / 1000
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
+        release_free_heap()  # freed pages the call would reuse are not resident any more: it is charged for them
         high_water = _reset_peak_rss()
         rss_before = (_status_kb("VmRSS") or 0) if high_water else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         begin = time.perf_counter()

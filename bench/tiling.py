@@ -28,9 +28,6 @@ are in memory at a time, so a stack on disk can be many times the cap.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -40,9 +37,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.measure import timed
+from bench.measure import release_free_heap, timed
 
-__all__ = ["MemoryModel", "Tile", "TilePlan", "measure_memory", "plan_tiles", "release_free_heap", "restore_tiled"]
+__all__ = ["MemoryModel", "Tile", "TilePlan", "measure_memory", "plan_tiles", "restore_tiled"]
 
 #: Bytes per voxel of a tile besides the restoration's own memory: the block as read and its float32 copy
 #: (blending afterwards needs 12 bytes per voxel at most, once the restoration's workspace is freed).
@@ -98,28 +95,7 @@ def measure_memory(
 
 
 def _peak_bytes(restore: Callable[[np.ndarray], np.ndarray], block: np.ndarray) -> float:
-    release_free_heap()
     return timed(lambda: restore(block), torch.device("cpu"))[1].peak_memory_mb * 2**20
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    library = ctypes.util.find_library("c")
-    return getattr(ctypes.CDLL(library), "malloc_trim", None) if library else None
-
-
-def release_free_heap() -> None:
-    """Return freed heap pages to the system (glibc's ``malloc_trim``; a no-op elsewhere).
-
-    glibc keeps up to tens of MiB of freed memory resident for reuse (its
-    trim threshold grows with the largest block freed). Released between
-    tiles, the resident memory of :func:`restore_tiled` stays that of one
-    tile; released before a measurement (``bench.measure.timed``), a call that
-    reuses those pages is charged for them.
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from bench.physics import (
     widefield_psf_3d,
 )
 from bench.solvers import richardson_lucy
+from bench.measure import release_free_heap
 from bench.tiling import (
     MemoryModel,
     measure_memory,
     plan_tiles,
-    release_free_heap,
     restore_tiled,
 )
 from bench.volumes import load_volume
