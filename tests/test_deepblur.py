@@ -261,18 +261,6 @@ def test_overrides_may_follow_options(monkeypatch):
 @pytest.mark.parametrize("name", ["deepblur", "deepblur-oracle"])
 def test_shipped_deepblur_restores_a_noisy_blurred_training_image(name):
     """The shipped cpu networks gain over a medium-noise blurred training image, blind and given the true PSF."""
-    import numpy as np
+    from tests.conftest import gain_on_a_noisy_training_image
 
-    from bench.images import TRAIN_IMAGES, load_image
-    from bench.metrics import psnr
-    from bench.physics import NoiseLevel, blur_valid, degrade, zernike_psf
-
-    field = load_image(TRAIN_IMAGES[0], 158)
-    psf = zernike_psf(np.full(8, 0.05), 0.18, size=31)
-    y = degrade(blur_valid(field, psf), NoiseLevel(gain=200, sigma=0.02), np.random.default_rng(0)).astype(np.float32)
-    method = load_registry().method(name)()
-    method.prepare(torch.device("cpu"))
-    with torch.no_grad():
-        x_hat = method.run(torch.from_numpy(y)[None, None], torch.from_numpy(psf / psf.sum()).float()[None, None]).x_hat
-    x = field[15:-15, 15:-15]
-    assert psnr(x, x_hat[0, 0].numpy(), data_range=1) > psnr(x, y, data_range=1) + 1.0
+    assert gain_on_a_noisy_training_image(name, 158) > 1.0

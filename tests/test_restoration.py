@@ -1,17 +1,14 @@
 """Direct restoration baselines (NAFNet, SwinIR): networks, exposure independence, training, checkpoints."""
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from bench.images import TRAIN_IMAGES, load_image
 from bench.methods._restoration import Standardized, train_restoration
 from bench.methods.nafnet import NAFNet
-from bench.metrics import psnr
-from bench.physics import NoiseLevel, blur_valid, degrade, zernike_psf
 from bench.registry import load_registry
 from bench.training import DegradationSampler, Degradations, TrainingLog, fit, load_checkpoint, save_checkpoint
+from tests.conftest import gain_on_a_noisy_training_image
 
 TINY = {
     "nafnet": {"width": 4, "encoder_blocks": [1, 1], "middle_blocks": 1, "decoder_blocks": [1, 1]},
@@ -107,12 +104,4 @@ def test_bench_train_writes_a_loadable_checkpoint_with_its_card_and_log(tmp_path
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_shipped_network_restores_a_noisy_blurred_image(name):
     """The trained cpu checkpoint gains over a medium-noise blurred training image (it learned something)."""
-    field = load_image(TRAIN_IMAGES[0], 94)
-    psf = zernike_psf(np.full(8, 0.05), 0.18, size=31)
-    y = degrade(blur_valid(field, psf), NoiseLevel(gain=200, sigma=0.02), np.random.default_rng(0)).astype(np.float32)
-    method = load_registry().method(name)()
-    method.prepare(torch.device("cpu"))
-    with torch.no_grad():
-        x_hat = method.run(torch.from_numpy(y)[None, None], None).x_hat[0, 0].numpy()
-    x = field[15:-15, 15:-15]
-    assert psnr(x, x_hat, data_range=1) > psnr(x, y, data_range=1) + 1.0
+    assert gain_on_a_noisy_training_image(name, 94) > 1.0
