@@ -385,20 +385,14 @@ def _task_bars(*, label_width: int) -> Iterator[Callable[[str, int], Callable[[]
 
 @contextlib.contextmanager
 def _progress_bar(*, label_width: int) -> Iterator[Callable[[Iterable, int, str], Iterator]]:
-    """A rich progress display; yields ``progress(items, total, description)``, which iterates with a bar."""
-    columns = (
-        TextColumn(f"{{task.description:<{label_width}}}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=messages) as bar:
+    """:func:`_task_bars` for loops; yields ``progress(items, total, description)``, which iterates with a bar."""
+    with _task_bars(label_width=label_width) as start:
 
         def progress(items: Iterable, total: int, description: str) -> Iterator:
-            task = bar.add_task(escape(description), total=total)
+            advance = start(description, total)
             for item in items:
                 yield item
-                bar.advance(task)
+                advance()
 
         yield progress
 
