@@ -271,7 +271,8 @@ def train_deepblur(config: Any, checkpoint: Path, progress=None) -> dict[str, fl
     identification network, so it learns to absorb identification errors;
     ``deblurring.true_psf_fraction`` of the samples get the true PSF instead, so
     that it also learns to use an accurate one (a small CPU identification
-    network alone would teach it to distrust every PSF).
+    network alone would teach it to distrust every PSF). ``identification.init``
+    names a checkpoint whose identification network is reused instead of trained.
     """
     cfg, device, log = start_training(config, checkpoint)
     id_data = Degradations(**{**cfg["degradations"], "patch": cfg["identification"]["patch"]})
@@ -287,15 +288,22 @@ def train_deepblur(config: Any, checkpoint: Path, progress=None) -> dict[str, fl
     networks = {name: net.to(device) for name, net in build_deepblur(architecture).items()}
     identification, deblurring = networks["identification"], networks["deblurring"]
 
-    id_val = validation_set(cfg, id_data, device, seed_shift=0)
-    fit_stage(
-        cfg, "identification", identification, id_data, device, log, progress,
-        loss=lambda batch: identification.loss(
-            batch.y, batch.coeff, batch.fc, batch.psf, cfg["identification"]["psf_weight"]
-        ),
-        validate=lambda: {"val_psf_snr": mean_psf_snr(id_val, lambda batch: identification.psf(batch.y))},
-    )  # fmt: skip
-    identification.requires_grad_(False)
+    if cfg["identification"].get("init"):
+        trained = load_checkpoint(
+            cfg["identification"]["init"], build_deepblur, recreate=f"bench train {config.method}"
+        )
+        identification.load_state_dict(trained["identification"].state_dict())
+    else:
+        id_val = validation_set(cfg, id_data, device, seed_shift=0)
+        fit_stage(
+            cfg, "identification", identification, id_data, device, log, progress,
+            loss=lambda batch: identification.loss(
+                batch.y, batch.coeff, batch.fc, batch.psf, cfg["identification"]["psf_weight"]
+            ),
+            validate=lambda: {"val_psf_snr": mean_psf_snr(id_val, lambda batch: identification.psf(batch.y))},
+        )  # fmt: skip
+    # Frozen, in evaluation mode: batch normalisation uses and keeps its trained statistics.
+    identification.eval().requires_grad_(False)
 
     db_data = Degradations(**{**cfg["degradations"], "patch": cfg["deblurring"]["patch"]})
     db_val = validation_set(cfg, db_data, device, seed_shift=1)

@@ -264,3 +264,37 @@ def test_shipped_deepblur_restores_a_noisy_blurred_training_image(name):
     from tests.conftest import gain_on_a_noisy_training_image
 
     assert gain_on_a_noisy_training_image(name, 158) > 1.0
+
+
+def test_deblurring_stage_can_reuse_a_trained_identification(tmp_path):
+    """``identification.init``: the identification network is loaded, not retrained; the deblurring stage trains."""
+    from omegaconf import OmegaConf
+
+    from bench.methods._deepblur import train_deepblur
+
+    def config(**identification):
+        return OmegaConf.create({
+            "method": "deepblur", "preset": "tiny", "seed": 0, "device": "cpu",
+            "degradations": {"psf_size": 9},
+            "identification": {
+                "network": {"widths": [4, 8], "blocks": 1}, "patch": 32, "psf_weight": 1.0, "steps": 2,
+                "batch_size": 2, "learning_rate": 1e-3, **identification,
+            },
+            "deblurring": {
+                "network": {"iterations": 1, "channels": [4, 4, 4, 4], "blocks": 1}, "patch": 32, "steps": 2,
+                "batch_size": 2, "learning_rate": 1e-3,
+            },
+            "sampler": {"image_size": 48, "generated_per_kind": 1, "psf_bank": 4},
+            "validation": {"batches": 1, "batch_size": 2, "every": 2},
+        })  # fmt: skip
+
+    first = tmp_path / "first.pt"
+    train_deepblur(config(), first)
+    second = tmp_path / "second.pt"
+    train_deepblur(config(init=str(first), learning_rate=1.0), second)  # a retrained stage would move far
+    trained = [load_checkpoint(path, build_deepblur, recreate="bench train deepblur") for path in (first, second)]
+    for a, b in zip(
+        trained[0]["identification"].state_dict().values(), trained[1]["identification"].state_dict().values()
+    ):
+        assert torch.equal(a, b)
+    assert [row.split(",")[0] for row in (tmp_path / "second.log.csv").read_text().splitlines()[1:]] == ["deblurring"]
