@@ -56,6 +56,8 @@ __all__ = [
 START_TOPIC = "deconv-bench-task-start"
 #: Topic of the events nannies log when a worker process ends (how: a signal, an exit status, the memory limit).
 EXIT_TOPIC = "deconv-bench-worker-exit"
+#: Keys of the ``engine`` section of the run configuration (bench/conf/config.yaml).
+_SETTINGS = frozenset({"workers", "threads", "cores", "scheduler", "memory_limit", "retries"})
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -105,6 +107,9 @@ def engine_settings(config: Mapping[str, Any], *, gpu: bool = False) -> EngineSe
     not exceed ``cores`` (default: :func:`available_cores`), or the workers
     would fight over cores and every timing would be inflated.
     """
+    unknown = sorted(set(config) - _SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown engine setting(s) {unknown}; the engine's settings: {', '.join(sorted(_SETTINGS))}")
     workers, threads, cores = config.get("workers", 1), config.get("threads"), config.get("cores")
     for name, value in (("workers", workers), ("threads", threads), ("cores", cores)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -124,16 +129,39 @@ def engine_settings(config: Mapping[str, Any], *, gpu: bool = False) -> EngineSe
         from dask.utils import parse_bytes
 
         try:
-            parse_bytes(memory_limit)
+            size = parse_bytes(memory_limit)
         except ValueError:
-            raise ValueError(f"engine.memory_limit must be auto or a size like 4GiB, got {memory_limit!r}") from None
+            size = -1
+        if size < 0:
+            raise ValueError(
+                f"engine.memory_limit must be auto, a size like 4GiB or 0 (no limit), got {memory_limit!r}"
+            )
     scheduler = config.get("scheduler") or None
-    if scheduler is not None and "://" not in str(scheduler):
-        raise ValueError(f"--scheduler must be an address like tcp://host:8786, got {scheduler!r}")
+    if scheduler is not None:
+        _check_address(str(scheduler))
     return EngineSettings(
         workers=workers, threads=threads, scheduler=scheduler, memory_limit=memory_limit,
         retries=retries, gpu=gpu,
     )  # fmt: skip
+
+
+def _check_address(address: str) -> None:
+    """Refuse a scheduler address Dask could not connect to: no protocol, no host or port, a port out of range."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    problem = f"--scheduler must be an address like tcp://host:8786, got {address!r}"
+    if "://" not in address:
+        raise ValueError(problem)
+    protocol, location = parse_address(address)
+    if protocol in ("tcp", "tls", "ws", "wss"):
+        try:
+            host, port = parse_host_port(location)
+        except ValueError:
+            raise ValueError(problem) from None
+        if not host or not 0 < port < 65536:
+            raise ValueError(problem)
+    elif not location:
+        raise ValueError(problem)
 
 
 @contextlib.contextmanager
