@@ -130,8 +130,8 @@ def run_timing(
     names = resolve_methods(methods, registry)
     if peer is not None and peer not in names:
         raise ValueError(f"--peer {peer} must be one of the timed methods: {', '.join(names)}")
-    if not max_call_seconds > 0:
-        raise ValueError(f"--max-call-seconds must be a number of seconds > 0, got {max_call_seconds}")
+    if not max_call_seconds >= 0:
+        raise ValueError(f"--max-call-seconds must be a number of seconds >= 0, got {max_call_seconds}")
     hydra_overrides, method_overrides = split_overrides(overrides, list(registry.methods))
     chosen = [item for item in hydra_overrides if item.split("=", 1)[0].lstrip("+~") in _CASE_SETTINGS]
     if chosen:
