@@ -104,8 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="folders written by `bench run`")
     report.add_argument("--out", type=Path, default=Path("results/leaderboard"), help="(default: results/leaderboard)")
-    report.add_argument("--panels", type=int, default=3, help="cases shown as image panels per dataset (default: 3)")
-    report.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default: 2000)")
+    report.add_argument(
+        "--panels", type=_whole_number(0), default=3, help="cases shown as image panels per dataset (default: 3)"
+    )
+    report.add_argument("--bootstrap", type=_positive_int, default=2000, help="bootstrap resamples (default: 2000)")
 
     export_results = commands.add_parser(
         "export",
@@ -167,7 +169,12 @@ def _explain(error: Exception) -> tuple[int, str]:
     """Exit code and one-line message for an error that reached the command line."""
     if isinstance(error, ValueError):  # bad user input, already said with its fix
         return EXIT_BAD_INPUT, str(error)
-    if isinstance(error, OSError):  # the file system refused: read-only, full, missing, a file for a folder
+    if isinstance(error, (FileExistsError, NotADirectoryError)):  # mkdir or a path through a file
+        return (
+            EXIT_BAD_INPUT,
+            f"{error.filename} is (or is under) a file where a folder is expected; choose another path",
+        )
+    if isinstance(error, OSError):  # the file system refused: read-only, full, missing
         where = f" {error.filename}" if error.filename else ""
         return (
             EXIT_BAD_INPUT,
@@ -179,14 +186,22 @@ def _explain(error: Exception) -> tuple[int, str]:
     )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
-    return value
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _whole_number(1)
 
 
 def _seconds(text: str) -> float:
@@ -244,6 +259,8 @@ def _run(args: argparse.Namespace) -> int:
     from bench.run.runner import run_benchmark
 
     quoted = lambda text: None if text is None else "'" + text.replace("'", "\\'") + "'"
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise ValueError("--scheduler needs an address like tcp://host:8786; leave it out for local workers")
     options = {
         "out": quoted(args.out), "device": args.device, "save_outputs": "true" if args.save_outputs else None,
         "engine.workers": args.workers, "engine.threads": args.threads, "engine.scheduler": quoted(args.scheduler),
@@ -297,12 +314,12 @@ def _timing(args: argparse.Namespace) -> int:
         sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     except ValueError:
         raise ValueError(f"--sizes must be comma-separated integers, got {args.sizes!r}") from None
+    out = args.out or Path(f"results/timing-{args.device}")
+    out.mkdir(parents=True, exist_ok=True)  # before timing: a bad --out fails at once
     table, fits, env = run_timing(
         args.method, sizes, args.overrides, repeats=args.repeats, max_call_seconds=args.max_call_seconds,
         device=args.device, peer=args.peer, log=lambda line: console.print(line, highlight=False),
     )  # fmt: skip
-    out = args.out or Path(f"results/timing-{args.device}")
-    out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "timing.csv", index=False)
     fits.to_csv(out / "timing-fit.csv", index=False)
     (out / "timing.md").write_text(timing_markdown(table, fits, env))
@@ -344,6 +361,9 @@ def _train(args: argparse.Namespace) -> int:
     target_cls = registry.method(target)
     cfg = compose_training(target, args.overrides)
     checkpoint = args.out or target_cls.checkpoint_path(cfg.preset)
+    if Path(checkpoint).is_dir():
+        raise ValueError(f"--out {checkpoint} is a folder; give the checkpoint's file path ({checkpoint}/{target}.pt)")
+    Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)  # before training: a bad --out fails at once
     with _progress_bar(label_width=16) as progress:
         figures = target_cls.train(cfg, Path(checkpoint), progress)
     console.print("validation: " + ", ".join(f"{key} {value:.2f}" for key, value in figures.items()))

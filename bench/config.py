@@ -55,12 +55,36 @@ def compose(overrides: Sequence[str] = (), *, dataset: str | None = None) -> Dic
     from hydra import initialize_config_module
 
     overrides = list(overrides)
+    keys = {item.split("=", 1)[0].lstrip("+~") for item in overrides}
+    if dataset is not None and "dataset" in keys:
+        raise ValueError(f"choose the dataset with --dataset, not a dataset=... override (--dataset {dataset} given)")
     has_yaml = dataset is None or files("bench.conf.dataset").joinpath(f"{dataset}.yaml").is_file()
     if dataset is not None:
         overrides.insert(0, f"dataset={dataset}" if has_yaml else "~dataset")
     with initialize_config_module(config_module="bench.conf", version_base=None):
         cfg = _hydra_call(
             lambda: hydra_compose(config_name="config", overrides=overrides), overrides, "bench/conf/config.yaml"
+        )
+    settings = OmegaConf.load(str(files("bench.conf").joinpath("config.yaml")))
+    unknown = sorted(set(cfg) - set(settings) - {"dataset"})
+    if unknown:
+        raise ValueError(
+            f"unknown setting {unknown[0]!r}: settings are the keys of bench/conf/config.yaml "
+            "(method parameters: <method>.<param>=value, see bench list)"
+        )
+    if (
+        has_yaml
+        and "noise" in keys
+        and not ("noise" in cfg.dataset and OmegaConf.is_interpolation(cfg.dataset, "noise"))
+    ):
+        levels = cfg.dataset.get("noise")
+        raise ValueError(
+            f"noise=... does not apply to dataset {cfg.dataset.name!r}"
+            + (
+                f", whose levels are dataset.noise={list(levels)}; override dataset.noise"
+                if levels
+                else ", which has no noise levels"
+            )
         )
     if not has_yaml:
         OmegaConf.set_struct(cfg, False)
@@ -83,10 +107,18 @@ def compose_training(method: str, overrides: Sequence[str] = ()) -> DictConfig:
     available = sorted(f.name[:-5] for f in files("bench.conf.train").iterdir() if f.name.endswith(".yaml"))
     if name not in available:
         raise ValueError(f"no training configuration {name!r}; available: {', '.join(available)}")
+    source = f"bench/conf/train/{name}.yaml"
     with initialize_config_module(config_module="bench.conf.train", version_base=None):
-        return _hydra_call(
-            lambda: hydra_compose(config_name=name, overrides=rest), rest, f"bench/conf/train/{name}.yaml"
-        )
+        cfg = _hydra_call(lambda: hydra_compose(config_name=name, overrides=rest), rest, source)
+        defaults = hydra_compose(config_name=name)
+    for key in (item.split("=", 1)[0] for item in rest if not item.startswith("~")):
+        default, value = OmegaConf.select(defaults, key), OmegaConf.select(cfg, key)
+        if isinstance(default, (bool, int, float, str)) and not _fits(type(default), value):
+            raise ValueError(
+                f"{key}={_label_value(value)} is not {_describe(type(default))}; its default in {source} is "
+                f"{_label_value(default)}"
+            )
+    return cfg
 
 
 def _hydra_call(call: Callable[[], DictConfig], overrides: Sequence[str], source: str) -> DictConfig:

@@ -98,7 +98,10 @@ def image_names(split: str) -> tuple[str, ...]:
         Image names accepted by :func:`load_image`.
     """
     if split not in _SPLITS:
-        raise ValueError(f"split must be one of {sorted(_SPLITS)}, got {split!r}")
+        raise ValueError(
+            f"images must be a split ({' or '.join(sorted(_SPLITS))}) or a list of image names like [camera], "
+            f"got {split!r}"
+        )
     return _SPLITS[split]
 
 

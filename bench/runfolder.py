@@ -95,7 +95,10 @@ def read_cases(path: Path) -> pd.DataFrame:
 def read_manifest(directory: Path) -> dict[str, Any]:
     """A run folder's ``manifest.json``, refused (with the command that recomputes it) unless of :data:`FORMAT_VERSION`."""
     path = Path(directory) / "manifest.json"
-    manifest = json.loads(path.read_text()) if path.exists() else {}
+    try:
+        manifest = json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); recompute the run with bench run") from None
     found = manifest.get("format", 1)
     if found != FORMAT_VERSION:
         raise ValueError(
@@ -138,7 +141,11 @@ def read_run(directory: Path) -> Run:
     path = directory / "cases.csv"
     if not path.exists():
         raise ValueError(f"{directory} has no cases.csv; pass folders written by `bench run` (results/runs/<dataset>)")
-    return Run(directory, read_cases(path), read_manifest(directory))
+    try:
+        cases = read_cases(path)
+    except (ValueError, pd.errors.ParserError) as error:
+        raise ValueError(f"{path} cannot be read as a run's rows ({error}); recompute the run with bench run") from None
+    return Run(directory, cases, read_manifest(directory))
 
 
 class RunFolder:

@@ -70,6 +70,10 @@ def fit_scaling(pixels: Sequence[float], seconds: Sequence[float]) -> ScalingFit
     )
 
 
+#: Settings :func:`timing_case` chooses itself: overriding them would be silently undone.
+_CASE_SETTINGS = ("dataset", "dataset.size", "dataset.images", "dataset.noise", "noise")
+
+
 def timing_case(size: int, image: str = "camera", noise: str = "medium", overrides: Sequence[str] = ()) -> Case:
     """The ``fresnel-zernike`` case that times methods at ``size``²: ``image`` at ``noise``, cached like any case."""
     from bench.cases import CaseStore, cache_dir
@@ -126,7 +130,15 @@ def run_timing(
     names = resolve_methods(methods, registry)
     if peer is not None and peer not in names:
         raise ValueError(f"--peer {peer} must be one of the timed methods: {', '.join(names)}")
+    if not max_call_seconds >= 0:
+        raise ValueError(f"--max-call-seconds must be a number of seconds >= 0, got {max_call_seconds}")
     hydra_overrides, method_overrides = split_overrides(overrides, list(registry.methods))
+    chosen = [item for item in hydra_overrides if item.split("=", 1)[0].lstrip("+~") in _CASE_SETTINGS]
+    if chosen:
+        raise ValueError(
+            f"bench timing times one case per --sizes (fresnel-zernike, {image} at noise {noise}); "
+            f"drop {' '.join(chosen)}"
+        )
     env = environment(torch_device)
     cases = {size: timing_case(size, image, noise, hydra_overrides) for size in sizes}
 

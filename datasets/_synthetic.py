@@ -77,8 +77,14 @@ class SyntheticDataset(BaseDataset):
         self.images = list(image_names(images) if isinstance(images, str) else images)
         self.phantom_seed = TRAIN_PHANTOM_SEED_OFFSET + seed if images == "train" else seed
         self.noise_levels = select_noise_levels(noise, noise_levels)
-        if self.psf_size % 2 == 0:
-            raise ValueError(f"psf_size must be odd, got {self.psf_size}")
+        if self.size < 16:
+            raise ValueError(f"size must be >= 16 pixels, got {self.size}")
+        if self.psf_size < 1 or self.psf_size % 2 == 0:
+            raise ValueError(f"psf_size must be an odd number of pixels, got {self.psf_size}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0, got {self.seed}")
+        if not self.theta_max >= 0:
+            raise ValueError(f"theta_max must be >= 0 waves (coefficients in [-theta_max, theta_max]), got {theta_max}")
         if not 0 < self.fc_range[0] <= self.fc_range[1] <= 0.25:
             raise ValueError(f"fc_range must satisfy 0 < min <= max <= 0.25 cycles/pixel, got {self.fc_range}")
 

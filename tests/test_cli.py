@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from bench.cli import main
 
 
@@ -62,3 +64,33 @@ def test_a_skipped_method_fails_the_run_only_when_named(monkeypatch, tmp_path, c
     assert main(["run", "--method", "all", "--dataset", "smoke"]) == 0
     assert main(["run", "--method", "wiener", "--dataset", "smoke"]) == 1
     assert "no result from: wiener" in capsys.readouterr().err
+
+
+def test_dry_run_lists_what_would_be_recomputed_and_why_and_runs_nothing(tmp_path, capsys):
+    from tests.conftest import TEST_PLUGINS
+
+    args = ["run", "--dataset", "smoke", "--out", str(tmp_path), "--plugins", TEST_PLUGINS, "dataset.noise=[high]"]
+    assert main([*args, "--method", "exploding,identity"]) == 1  # exploding fails on both cases
+    before = (tmp_path / "cases.csv").read_text()
+    capsys.readouterr()
+    assert main([*args, "--method", "exploding,identity,scaled", "--dry-run"]) == 0
+    lines = [" ".join(line.strip("│ ").split()) for line in capsys.readouterr().out.splitlines()]
+    assert "exploding │ 2 │ failed before (error)" in lines and "scaled │ 2 │ new" in lines
+    assert not any(line.startswith("identity") for line in lines)  # up to date
+    assert (tmp_path / "cases.csv").read_text() == before
+
+
+def test_an_error_inside_bench_exits_3_and_points_to_debug(monkeypatch, capsys):
+    import bench.cli
+
+    def broken(args):
+        raise KeyError("internal")
+
+    monkeypatch.setattr(bench.cli, "_list", broken)
+    assert main(["list"]) == 3
+    assert (
+        "KeyError: 'internal' (a bug in bench or a plugin; rerun with --debug for the traceback)"
+        in capsys.readouterr().err
+    )
+    with pytest.raises(KeyError):
+        main(["list", "--debug"])

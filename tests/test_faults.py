@@ -8,6 +8,7 @@ delivered nothing) or 0 (it delivered rows).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.run.engine import START_TOPIC
+from bench.run.engine import EXIT_TOPIC, START_TOPIC, _ExitLog, worker_exit
 from bench.run.runner import run_benchmark
 from bench.runfolder import read_cases
 from tests.conftest import TEST_PLUGINS
@@ -88,8 +89,18 @@ def test_corrupt_checkpoint_names_the_file_and_the_training_command(tmp_path):
     ("fault", "status", "message"),
     [
         ("hang", "timeout", "no result after 3 s (timeout_s); worker restarted"),
-        ("os_exit", "crashed", "died while running it (segfault, os._exit, out of memory or killed); 2 attempt(s)"),
-        ("segfault", "crashed", "died while running it (segfault, os._exit, out of memory or killed); 2 attempt(s)"),
+        (
+            "os_exit",
+            "crashed",
+            "exited with status 3 (os._exit(3), or exit(3) in native code the method called) "
+            "while running it; 2 attempt(s)",
+        ),
+        (
+            "segfault",
+            "crashed",
+            "killed by SIGSEGV (segmentation fault: a crash in native code the method called) "
+            "while running it; 2 attempt(s)",
+        ),
         ("memory_hog", "crashed", ""),  # killed at the worker's 1.5 GiB limit, or MemoryError at 3 GiB
     ],
 )
@@ -99,6 +110,60 @@ def test_a_method_that_ends_its_worker_leaves_the_others_exact(tmp_path, referen
     assert_good_rows_exact(tmp_path, reference)
     (row,) = rows_of(tmp_path, fault).itertuples()
     assert row.status == status and message in row.error
+
+
+class Nanny:
+    """What :class:`bench.run.engine._ExitLog` uses of a Dask nanny: its address and ``log_event``."""
+
+    address = "tcp://10.0.0.7:40123"
+
+    def __init__(self):
+        self.events = []
+
+    def log_event(self, topic, message):
+        self.events.append((topic, message))
+
+
+@pytest.mark.parametrize(
+    ("exitcode", "how"),
+    [
+        (-11, "killed by SIGSEGV (segmentation fault: a crash in native code the method called)"),
+        (-9, "killed by SIGKILL (often the out-of-memory killer, see `dmesg`, or a user: kill -9)"),
+        (-6, "killed by SIGABRT (aborted by native code, for example a failed assertion in a C library)"),
+        (3, "exited with status 3 (os._exit(3), or exit(3) in native code the method called)"),
+        (255, "killed by an unknown signal"),
+    ],
+)
+def test_a_nanny_reports_how_its_worker_process_ended(exitcode, how):
+    from distributed.nanny import WorkerProcess
+
+    nanny = Nanny()
+    message = WorkerProcess._death_message(None, 4242, exitcode)  # what the installed distributed logs
+    _ExitLog(nanny).emit(logging.makeLogRecord({"msg": message}))
+    assert nanny.events == [(EXIT_TOPIC, {"pid": 4242, "host": "10.0.0.7", "how": how})]
+
+
+def test_a_memory_limit_stop_is_told_before_the_signal_it_sent():
+    nanny = Nanny()
+    for message in (
+        "Worker tcp://10.0.0.7:40555 (pid=4242) exceeded 95% memory budget. Restarting...",
+        "Worker process 4242 was killed by signal 15",
+        "Worker process 4242 was killed by signal 9",  # the same number on another host
+    ):
+        _ExitLog(nanny).emit(logging.makeLogRecord({"msg": message}))
+    nanny.events[2][1]["host"] = "10.0.0.8"
+
+    class Client:
+        def get_events(self, topic):
+            return [(0.0, event) for name, event in nanny.events if name == topic]
+
+    how = "stopped by Dask at 95% of its memory limit (engine.memory_limit; raise it or use less)"
+    assert worker_exit(Client(), 4242, "10.0.0.7") == how
+    assert (
+        worker_exit(Client(), 4242, "10.0.0.8")
+        == "killed by SIGKILL (often the out-of-memory killer, see `dmesg`, or a user: kill -9)"
+    )
+    assert worker_exit(Client(), 4243, "10.0.0.7", wait_s=0) is None
 
 
 @pytest.mark.slow

@@ -100,7 +100,10 @@ def test_image_names_train_has_no_duplicate_content():
 
 
 def test_image_names_bad_split_lists_valid():
-    with pytest.raises(ValueError, match=r"split must be one of \['test', 'train'\], got 'val'"):
+    with pytest.raises(
+        ValueError,
+        match=r"images must be a split \(test or train\) or a list of image names like \[camera\], got 'val'",
+    ):
         images.image_names("val")
 
 

@@ -14,8 +14,10 @@ What the engine adds to Dask:
   (through its nanny), and :func:`run_tasks` reports it as ``timeout``.
 - **crashes.** A task whose worker process dies (segfault, ``os._exit``, the
   memory limit, a kill) is retried on another worker ``retries`` times (so a
-  worker lost by accident costs nothing), then reported as ``crashed``; the
-  nanny restarts the worker and the other tasks go on. The client keeps no
+  worker lost by accident costs nothing), then reported as ``crashed`` with
+  how its last worker ended (a signal, an exit status or the memory limit, as
+  its nanny saw it: :class:`ExitReporter`); the nanny restarts the worker and
+  the other tasks go on. The client keeps no
   more tasks in flight than the workers have threads, so a dying worker
   takes no innocent queued task with it.
 - **threads.** Workers x threads per worker never exceed the cores the run
@@ -29,14 +31,33 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-__all__ = ["EngineSettings", "Task", "TaskFailure", "available_cores", "dask_client", "engine_settings", "run_tasks"]
+from distributed.comm import get_address_host
+from distributed.diagnostics.plugin import NannyPlugin
+
+__all__ = [
+    "EngineSettings",
+    "Task",
+    "TaskFailure",
+    "available_cores",
+    "dask_client",
+    "describe_exit",
+    "engine_settings",
+    "run_tasks",
+    "worker_exit",
+]
 
 #: Topic of the events workers log when a task starts (the start of its timeout).
 START_TOPIC = "deconv-bench-task-start"
+#: Topic of the events nannies log when a worker process ends (how: a signal, an exit status, the memory limit).
+EXIT_TOPIC = "deconv-bench-worker-exit"
+#: Keys of the ``engine`` section of the run configuration (bench/conf/config.yaml).
+_SETTINGS = frozenset({"workers", "threads", "cores", "scheduler", "memory_limit", "retries"})
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -86,6 +107,9 @@ def engine_settings(config: Mapping[str, Any], *, gpu: bool = False) -> EngineSe
     not exceed ``cores`` (default: :func:`available_cores`), or the workers
     would fight over cores and every timing would be inflated.
     """
+    unknown = sorted(set(config) - _SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown engine setting(s) {unknown}; the engine's settings: {', '.join(sorted(_SETTINGS))}")
     workers, threads, cores = config.get("workers", 1), config.get("threads"), config.get("cores")
     for name, value in (("workers", workers), ("threads", threads), ("cores", cores)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -105,16 +129,39 @@ def engine_settings(config: Mapping[str, Any], *, gpu: bool = False) -> EngineSe
         from dask.utils import parse_bytes
 
         try:
-            parse_bytes(memory_limit)
+            size = parse_bytes(memory_limit)
         except ValueError:
-            raise ValueError(f"engine.memory_limit must be auto or a size like 4GiB, got {memory_limit!r}") from None
+            size = -1
+        if size < 0:
+            raise ValueError(
+                f"engine.memory_limit must be auto, a size like 4GiB or 0 (no limit), got {memory_limit!r}"
+            )
     scheduler = config.get("scheduler") or None
-    if scheduler is not None and "://" not in str(scheduler):
-        raise ValueError(f"--scheduler must be an address like tcp://host:8786, got {scheduler!r}")
+    if scheduler is not None:
+        _check_address(str(scheduler))
     return EngineSettings(
         workers=workers, threads=threads, scheduler=scheduler, memory_limit=memory_limit,
         retries=retries, gpu=gpu,
     )  # fmt: skip
+
+
+def _check_address(address: str) -> None:
+    """Refuse a scheduler address Dask could not connect to: no protocol, no host or port, a port out of range."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    problem = f"--scheduler must be an address like tcp://host:8786, got {address!r}"
+    if "://" not in address:
+        raise ValueError(problem)
+    protocol, location = parse_address(address)
+    if protocol in ("tcp", "tls", "ws", "wss"):
+        try:
+            host, port = parse_host_port(location)
+        except ValueError:
+            raise ValueError(problem) from None
+        if not host or not 0 < port < 65536:
+            raise ValueError(problem)
+    elif not location:
+        raise ValueError(problem)
 
 
 @contextlib.contextmanager
@@ -132,6 +179,7 @@ def dask_client(settings: EngineSettings) -> Iterator[Any]:
                 "start it (dask scheduler) or check the address"
             ) from None
         with client:
+            client.register_plugin(ExitReporter())
             yield client
         return
     variables = {name: str(settings.threads) for name in _THREAD_VARIABLES}
@@ -148,6 +196,7 @@ def dask_client(settings: EngineSettings) -> Iterator[Any]:
         )  # fmt: skip
         try:
             with Client(cluster) as client:
+                client.register_plugin(ExitReporter())
                 yield client
         finally:
             cluster.close()
@@ -168,18 +217,106 @@ def _watched(key: str, threads: int, function: Callable[..., Mapping[str, Any]],
     return function(*args)
 
 
-def _failure(error: BaseException, start: tuple[float, float, str, int] | None, killed: type) -> TaskFailure:
-    """What is known of a task that raised out of Dask: its worker died (``crashed``), or Dask failed."""
-    if not isinstance(error, killed):
+def describe_exit(exitcode: int) -> str:
+    """A worker process's exit code in words; negative codes are signals (Python's ``multiprocessing`` convention).
+
+    >>> describe_exit(-9)
+    'killed by SIGKILL (often the out-of-memory killer, see `dmesg`, or a user: kill -9)'
+    >>> describe_exit(3)
+    'exited with status 3 (os._exit(3), or exit(3) in native code the method called)'
+    """
+    if exitcode >= 0:
+        return f"exited with status {exitcode} (os._exit({exitcode}), or exit({exitcode}) in native code the method called)"
+    try:
+        name = signal.Signals(-exitcode).name
+    except ValueError:
+        return f"killed by signal {-exitcode}"
+    return f"killed by {name} ({_SIGNAL_CAUSES.get(name) or signal.strsignal(-exitcode)})"
+
+
+_SIGNAL_CAUSES = {
+    "SIGSEGV": "segmentation fault: a crash in native code the method called",
+    "SIGBUS": "bus error: a crash in native code the method called",
+    "SIGABRT": "aborted by native code, for example a failed assertion in a C library",
+    "SIGKILL": "often the out-of-memory killer, see `dmesg`, or a user: kill -9",
+    "SIGTERM": "stopped by a user, the batch system or Dask",
+}
+#: What a nanny logs when its worker process ends (distributed.nanny) or outgrows its memory limit
+#: (distributed.nanny.memory), and that in words.
+_EXIT_LOGS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"Worker process (?P<pid>\d+) was killed by signal (?P<n>\d+)"), lambda m: describe_exit(-int(m["n"]))),
+    (re.compile(r"Worker process (?P<pid>\d+) exited with status (?P<n>\d+)"), lambda m: describe_exit(int(m["n"]))),
+    (re.compile(r"Worker process (?P<pid>\d+) was killed by unknown signal"), lambda m: "killed by an unknown signal"),
+    (
+        re.compile(r"\(pid=(?P<pid>\d+)\) exceeded (?P<n>\d+)% memory budget"),
+        lambda m: f"stopped by Dask at {m['n']}% of its memory limit (engine.memory_limit; raise it or use less)",
+    ),
+)
+
+
+class _ExitLog(logging.Handler):
+    """Logging handler in a nanny's process: each end of a worker process it logs, as an :data:`EXIT_TOPIC` event."""
+
+    def __init__(self, nanny: Any) -> None:
+        super().__init__(logging.INFO)
+        self.nanny = nanny
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        for pattern, describe in _EXIT_LOGS:
+            match = pattern.search(message)
+            if match:
+                host = get_address_host(self.nanny.address)
+                self.nanny.log_event(EXIT_TOPIC, {"pid": int(match["pid"]), "host": host, "how": describe(match)})
+                return
+
+
+class ExitReporter(NannyPlugin):
+    """Dask nanny plugin: reports how the nanny's worker processes end (:class:`_ExitLog`)."""
+
+    name = "deconv-bench-exit-reporter"
+    idempotent = True  # one per nanny, however many runs use the cluster
+
+    def setup(self, nanny: Any) -> None:
+        self.handler = _ExitLog(nanny)
+        logging.getLogger("distributed.nanny").addHandler(self.handler)
+
+    def teardown(self, nanny: Any) -> None:
+        logging.getLogger("distributed.nanny").removeHandler(self.handler)
+
+
+def worker_exit(client: Any, pid: int, host: str, *, wait_s: float = 5.0) -> str | None:
+    """How worker process ``pid`` on ``host`` ended, in words, as its nanny reported it; None if it did not within ``wait_s``.
+
+    A memory-limit stop is preferred to the exit status it caused (a SIGTERM).
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        reports = [event for _, event in client.get_events(EXIT_TOPIC) if (event["pid"], event["host"]) == (pid, host)]
+        if reports:
+            return next((event["how"] for event in reports if "memory limit" in event["how"]), reports[-1]["how"])
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
+
+
+def _failure(client: Any, error: BaseException, start: tuple[float, float, str, int] | None) -> TaskFailure:
+    """What is known of a task that raised out of Dask: its worker died (``crashed``, and how), or Dask failed."""
+    from distributed import KilledWorker
+
+    if not isinstance(error, KilledWorker):
         return TaskFailure("crashed", f"{type(error).__name__}: {error}")
-    process = (
-        "the worker process" if start is None else f"worker process {start[3]}"
-    )  # a quick crash may beat the start event
-    return TaskFailure(
-        "crashed",
-        f"{process} died while running it (segfault, os._exit, out of memory or killed); "
-        f"{error.allowed_failures + 1} attempt(s)",
-    )
+    attempts = f"{error.allowed_failures + 1} attempt(s)"
+    last = error.last_worker  # a quick crash may beat the task's start event
+    pid, address = (start[3], start[2]) if start else (getattr(last, "pid", None), getattr(last, "address", None))
+    how = worker_exit(client, pid, get_address_host(address)) if pid and address else None
+    if how is None:
+        return TaskFailure(
+            "crashed",
+            f"the worker process{f' {pid}' if pid else ''} died while running it (segfault, os._exit, out of memory "
+            f"or killed; its nanny told no more); {attempts}",
+        )
+    return TaskFailure("crashed", f"worker process {pid} {how} while running it; {attempts}")
 
 
 def run_tasks(
@@ -192,7 +329,7 @@ def run_tasks(
     results are yielded in the order they finish, in the caller's process:
     only the caller writes anything.
     """
-    from distributed import KilledWorker, wait
+    from distributed import wait
 
     waiting = list(reversed(tasks))  # submitted from the end: the first task first
     futures: dict[Any, Task] = {}
@@ -223,7 +360,7 @@ def run_tasks(
             if future.status == "finished":
                 yield task, future.result()
             elif future.status == "error":
-                yield task, _failure(future.exception(), started.get(task.key), KilledWorker)
+                yield task, _failure(client, future.exception(), started.get(task.key))
             future.release()
         now = time.monotonic()
         for future, task in list(futures.items()):

@@ -113,6 +113,9 @@ def resolve_methods(spec: str, registry: Registry) -> list[str]:
         raise ValueError(f"--method needs 'all' or method names, got {spec!r}")
     for name in names:
         registry.method(name)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"--method names {', '.join(repeated)} more than once; name each method once")
     return names
 
 
@@ -163,6 +166,11 @@ def run_benchmark(
     data, data_params = make_dataset(cfg, registry)
     store = CaseStore(data, data_params, cache_dir(cfg.cache_dir))
     cases = store.load()
+    if not cases:
+        raise ValueError(
+            f"dataset {data.name!r} has no cases with these settings (an empty dataset.images or dataset.noise?); "
+            "give at least one image and one noise level"
+        )
     folder = RunFolder(_output_folder(cfg.out, create=not dry_run))
     for source, error in broken.items():
         log(f"failed to load {source}: {error}")
@@ -313,7 +321,12 @@ def _dry_run(registry, names, params, timeouts, cases, dataset, dataset_key, dev
 
 def _timeouts(cfg, names: Sequence[str]) -> dict[str, float | None]:
     """Each method's wall-clock limit per case: ``method_timeout_s.<name>``, else ``timeout_s`` (0 or null: none)."""
-    per_method = OmegaConf.to_container(cfg.method_timeout_s, resolve=True) or {}
+    if not OmegaConf.is_dict(cfg.method_timeout_s):
+        raise ValueError(
+            f"method_timeout_s maps method names to seconds, got {cfg.method_timeout_s!r}; "
+            "write +method_timeout_s.NAME=SECONDS, or timeout_s=SECONDS for every method"
+        )
+    per_method = OmegaConf.to_container(cfg.method_timeout_s, resolve=True)
     unknown = sorted(set(per_method) - set(names))
     if unknown:
         raise ValueError(f"method_timeout_s names {unknown}, which are not in this run ({', '.join(names)})")
