@@ -213,8 +213,8 @@ class BaseMethod:
     #: Parameters that set the method's budget or variant, shown in every row label even at their
     #: defaults (``name[budget=fast]``); other parameters appear there only when they differ from it.
     label_parameters: ClassVar[tuple[str, ...]] = ()
-    #: Spatial dimensions the method restores: ``(2,)`` for images (B, 1, H, W) only, ``(2, 3)`` for
-    #: volumes (B, 1, D, H, W) too. The runner skips a method on data of other dimensions, saying why.
+    #: Spatial dimensions the method restores: ``(2,)`` for images (1, 1, H, W) only, ``(2, 3)`` for
+    #: volumes (1, 1, D, H, W) too. The runner skips a method on data of other dimensions, saying why.
     dims: ClassVar[tuple[int, ...]] = (2,)
 
     def unavailable(self, device: torch.device) -> str | None:
