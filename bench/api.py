@@ -1,9 +1,10 @@
 """The plugin contract: what a dataset yields and what a method returns.
 
 A dataset plugin subclasses :class:`BaseDataset` and yields :class:`Case`
-objects. A method plugin subclasses :class:`BaseMethod`; the runner hands it a
-batch of degraded images (and the true PSF when it is non-blind) as tensors on
-the device it chose, and gets a :class:`Result` back. Cases are images (H, W)
+objects. A method plugin subclasses :class:`BaseMethod`; the runner hands it
+one degraded image (and the true PSF when it is non-blind) as tensors on the
+device it chose, and gets a :class:`Result` back. What the runner checked
+before, the method need not check again: see :meth:`BaseMethod.run`. Cases are images (H, W)
 or volumes (D, H, W); a method says which it restores in ``dims``, and the
 runner skips it on data of other dimensions. Tunable parameters are the
 keyword-only arguments of ``__init__``: their defaults are the documented
@@ -173,17 +174,17 @@ class Case:
 
 @dataclass
 class Result:
-    """What a method returns for a batch.
+    """What a method returns for its image.
 
     Attributes
     ----------
-    x_hat : (B, 1, H, W) or (B, 1, D, H, W) float tensor
-        Restored images or volumes, same shape as the input batch.
-    psf_hat : (B, 1, k, l) or (B, 1, m, k, l) float tensor or None
-        Estimated PSFs (blind methods that identify one), else None.
+    x_hat : (1, 1, H, W) or (1, 1, D, H, W) float tensor
+        The restored image or volume, the shape of the input.
+    psf_hat : (1, 1, k, l) or (1, 1, m, k, l) float tensor or None
+        The estimated PSF (blind methods that identify one), else None.
     info : dict
-        Anything worth recording per batch (iterations run, chosen
-        regularisation weight); scalar values end up in the results table.
+        Anything worth recording (iterations run, chosen regularisation
+        weight); scalar values end up in the results table.
     """
 
     x_hat: torch.Tensor
@@ -212,8 +213,8 @@ class BaseMethod:
     #: Parameters that set the method's budget or variant, shown in every row label even at their
     #: defaults (``name[budget=fast]``); other parameters appear there only when they differ from it.
     label_parameters: ClassVar[tuple[str, ...]] = ()
-    #: Spatial dimensions the method restores: ``(2,)`` for images (B, 1, H, W) only, ``(2, 3)`` for
-    #: volumes (B, 1, D, H, W) too. The runner skips a method on data of other dimensions, saying why.
+    #: Spatial dimensions the method restores: ``(2,)`` for images (1, 1, H, W) only, ``(2, 3)`` for
+    #: volumes (1, 1, D, H, W) too. The runner skips a method on data of other dimensions, saying why.
     dims: ClassVar[tuple[int, ...]] = (2,)
 
     def unavailable(self, device: torch.device) -> str | None:
@@ -253,14 +254,22 @@ class BaseMethod:
         return False
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        """Restore a batch.
+        """Restore one image (or volume), under ``torch.no_grad``.
+
+        The runner calls it once per case, never with a batch; a method
+        written for one image needs no loop over images. The runner has
+        already checked the case (:func:`bench.cases.validate_case`): ``y``
+        is finite float32 with as many spatial axes as ``dims`` allows, and
+        a non-blind method always gets the case's PSF, finite, non-negative,
+        odd-sided, centred and of unit sum. A method checks only what is its
+        own (an image smaller than its kernel, say).
 
         Parameters
         ----------
-        y : (B, 1, H, W) float32 tensor, or (B, 1, D, H, W) if 3 is in ``dims``
-            Degraded images or volumes on the runner's device.
-        psf : (B, 1, k, l) or (B, 1, m, k, l) float32 tensor or None
-            True PSFs for non-blind methods (unit sum, centred), None for blind ones.
+        y : (1, 1, H, W) float32 tensor, or (1, 1, D, H, W) if 3 is in ``dims``
+            The degraded image or volume on the runner's device.
+        psf : (1, 1, k, l) or (1, 1, m, k, l) float32 tensor or None
+            The true PSF for a non-blind method, None for a blind one.
         """
         raise NotImplementedError
 

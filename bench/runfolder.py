@@ -8,6 +8,8 @@
   :data:`FORMAT_VERSION`;
 - ``leaderboard.csv``: :func:`leaderboard` of the rows;
 - ``outputs/<label>/<case_id>.npz``: the saved restorations (:func:`output_path`);
+- ``inputs/<case_id>.npz``: with the restorations, each case's ``y``, ``x`` and ``psf`` as the methods
+  got them (:func:`input_path`), so a report of the folder needs nothing but the folder;
 - ``errors.log``: the traceback of each failed case.
 
 A folder written by an older version (no ``format`` in its manifest, or
@@ -41,13 +43,14 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from bench.api import Case
 from bench.cases import npz_bytes
 from bench.files import write_atomic
 from bench.metrics import NO_REFERENCE_SCORES
 
 __all__ = [
-    "CASE_COLUMNS", "FORMAT_VERSION", "METRICS", "Run", "RunFolder", "leaderboard", "now", "output_path", "read_cases",
-    "read_run",
+    "CASE_COLUMNS", "FORMAT_VERSION", "METRICS", "Run", "RunFolder", "input_path", "leaderboard", "now", "output_path",
+    "read_cases", "read_run",
 ]  # fmt: skip
 
 #: Version of the folder's layout, in ``manifest.json`` as ``format``. 2: rows carry their label
@@ -85,6 +88,11 @@ def output_path(run: Path | str, label: str, case_id: str) -> Path:
     name on every system; a plain method name is its own folder.
     """
     return Path(run) / "outputs" / quote(str(label), safe="[]=+") / f"{case_id}.npz"
+
+
+def input_path(run: Path | str, case_id: str) -> Path:
+    """Where ``bench run --save-outputs`` writes a case's inputs and reference (``inputs/<case_id>.npz``)."""
+    return Path(run) / "inputs" / f"{case_id}.npz"
 
 
 def read_cases(path: Path) -> pd.DataFrame:
@@ -133,6 +141,14 @@ class Run:
     def output(self, label: str, case_id: str) -> Path:
         """Where this run saved the images of a row, if it saved them."""
         return output_path(self.directory, label, case_id)
+
+    def case_arrays(self, case_id: str) -> dict[str, np.ndarray | None] | None:
+        """``y``, ``x`` and ``psf`` of a case as saved in the folder (``x`` or ``psf`` None if unknown); None if not saved."""
+        path = input_path(self.directory, case_id)
+        if not path.exists():
+            return None
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] if key in archive else None for key in ("y", "x", "psf")}
 
 
 def read_run(directory: Path) -> Run:
@@ -226,6 +242,15 @@ class RunFolder:
         """Save a restoration (``x_hat``, ``psf_hat``) as ``outputs/<label>/<case_id>.npz``, atomically."""
         path = output_path(self.path, label, case_id)
         path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, npz_bytes(arrays))
+
+    def write_input(self, case: Case) -> None:
+        """Save a case's ``y``, ``x`` and ``psf`` (those it has) as ``inputs/<case_id>.npz``, unless already there."""
+        path = input_path(self.path, case.case_id)
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {key: getattr(case, key) for key in ("y", "x", "psf") if getattr(case, key) is not None}
         write_atomic(path, npz_bytes(arrays))
 
     def output_ok(self, label: str, case_id: str) -> bool:

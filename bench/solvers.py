@@ -5,8 +5,8 @@ r"""Shared non-blind deconvolution solvers (torch, batched, any device, float32)
   linear convolution (exactly ``skimage.restoration.richardson_lucy`` applied
   to ``numpy.pad(y, r, mode)``) or with the valid-convolution model of
   Bertero and Boccacci, which estimates the scene beyond the field of view.
-- :func:`richardson_lucy_from_noise` — the same, image by image, its iteration count (and TV weight)
-  set from each image's noise estimate by fitted rules (:mod:`bench.rules`): what the ``richardson_lucy``
+- :func:`richardson_lucy_from_noise` — the same for one image, its iteration count (and TV weight)
+  set from its noise estimate by fitted rules (:mod:`bench.rules`): what the ``richardson_lucy``
   and ``richardson_lucy_tv`` plugins run, and the blind plugins' final solve (:func:`bench.blind.deconvolve`).
 - :func:`regularized_inverse` — closed-form Wiener / Tikhonov filters in Fourier.
 - :func:`noise_std` — :func:`bench.physics.estimate_noise_std` for a batch.
@@ -265,29 +265,18 @@ def richardson_lucy_from_noise(
     tv_weight: NoiseRule | float = 0.0,
     tv_epsilon: float = 1e-3,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """:func:`richardson_lucy` of each image with its count and TV weight from its noise estimate.
+    """:func:`richardson_lucy` of one (1, 1, ...) image with its count and TV weight from its noise estimate.
 
     The count is ``num_iter``, else ``iterations.iterations(sigma, max_iter=max_iter)``; the TV weight
     is ``tv_weight`` itself (a float; 0 is plain RL) or the rule's value. ``sigma`` is :func:`noise_std`
-    floored at :data:`bench.rules.NOISE_FLOOR`. Returns the estimate and the means of the count, the
-    TV weight and ``sigma`` (``iterations``, ``tv_weight``, ``sigma_hat``).
+    floored at :data:`bench.rules.NOISE_FLOOR`. Returns the estimate and the count, the TV weight and
+    ``sigma`` (``iterations``, ``tv_weight``, ``sigma_hat``).
     """
-    sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
-    weights = [tv_weight(s) if isinstance(tv_weight, NoiseRule) else tv_weight for s in sigma]
-    counts = [num_iter or iterations.iterations(s, max_iter=max_iter) for s in sigma]
-    x_hat = torch.cat([
-        richardson_lucy(
-            y[[b]], psf[[b]] if psf.shape[0] > 1 else psf, num_iter=k, boundary=boundary, tv_weight=w,
-            tv_epsilon=tv_epsilon,
-        )
-        for b, (k, w) in enumerate(zip(counts, weights))
-    ])  # fmt: skip
-    info = {
-        "iterations": sum(counts) / len(counts),
-        "tv_weight": sum(weights) / len(weights),
-        "sigma_hat": sum(sigma) / len(sigma),
-    }
-    return x_hat, info
+    sigma = float(noise_std(y, floor=NOISE_FLOOR)[0])
+    weight = tv_weight(sigma) if isinstance(tv_weight, NoiseRule) else tv_weight
+    count = num_iter or iterations.iterations(sigma, max_iter=max_iter)
+    x_hat = richardson_lucy(y, psf, num_iter=count, boundary=boundary, tv_weight=weight, tv_epsilon=tv_epsilon)
+    return x_hat, {"iterations": float(count), "tv_weight": float(weight), "sigma_hat": sigma}
 
 
 def richardson_lucy_operator(

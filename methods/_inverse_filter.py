@@ -33,8 +33,6 @@ class InverseFilter(BaseMethod):
         self.padding = padding
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
         rule: NoiseRule = RULES[f"{self.name}.weight"]
         sigma = noise_std(y, floor=rule.floor)
         weight = rule(sigma) if self.weight is None else torch.full_like(sigma, self.weight)

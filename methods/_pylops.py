@@ -53,7 +53,6 @@ __all__ = [
     "edge_field",
     "field_shape",
     "haar_details",
-    "solve_batch",
     "split_bregman",
     "valid_blur",
 ]
@@ -140,7 +139,7 @@ class WeightRule:
 
 
 class PyLopsMethod(BaseMethod):
-    """Base of the ``pylops_*`` plugins: non-blind, solved image by image in numpy by ``_solve``."""
+    """Base of the ``pylops_*`` plugins: non-blind, the image solved in numpy by ``_solve``."""
 
     blind = False
     requires = ("pylops",)
@@ -150,10 +149,9 @@ class PyLopsMethod(BaseMethod):
         raise NotImplementedError
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
-        x_hat, info = solve_batch(y, psf, self._solve)
-        return Result(x_hat=x_hat, psf_hat=None, info=info)
+        x_hat, info = self._solve(y[0, 0].detach().cpu().double().numpy(), psf[0, 0].detach().cpu().double().numpy())
+        x_hat = torch.from_numpy(np.ascontiguousarray(x_hat))[None, None].to(device=y.device, dtype=y.dtype)
+        return Result(x_hat=x_hat, info={key: float(value) for key, value in info.items()})
 
 
 class Haar2D(pylops.LinearOperator):
@@ -272,27 +270,6 @@ def split_bregman(
         iter_lim=niter_lsqr,
     )
     return centre(u.reshape(op.dims), psf.shape), iterations
-
-
-def solve_batch(
-    y: torch.Tensor, psf: torch.Tensor, solve: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, dict[str, float]]]
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """Run a numpy solver image by image over a (B, 1, H, W) batch.
-
-    ``psf`` is (B, 1, k, l) or (1, 1, k, l) (one PSF for the whole batch).
-    ``solve(y_img, psf_img)`` gets float64 (H, W) and (k, l) arrays and returns
-    the (H, W) estimate and a dict of scalars. The info of the batch is the
-    mean of each scalar over the images.
-    """
-    psf = psf.expand(y.shape[0], -1, -1, -1) if psf.shape[0] == 1 else psf
-    images, infos = [], []
-    pairs = zip(y[:, 0].detach().cpu().double().numpy(), psf[:, 0].detach().cpu().double().numpy(), strict=True)
-    for y_img, psf_img in pairs:
-        x_img, info = solve(y_img, psf_img)
-        images.append(x_img)
-        infos.append(info)
-    x_hat = torch.from_numpy(np.stack(images)[:, None]).to(device=y.device, dtype=y.dtype)
-    return x_hat, {key: float(np.mean([info[key] for info in infos])) for key in infos[0]}
 
 
 class SplitBregmanTV(PyLopsMethod):

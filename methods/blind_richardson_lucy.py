@@ -96,12 +96,9 @@ class Method(BaseMethod):
         start = zernike_psf(np.zeros(len(NOLL_INDICES)), self.fc, size=self.kernel_size)
         start = torch.from_numpy(start)[None, None].to(y)
         stopping = RULES["richardson_lucy.num_iter"]
-        counts = [stopping.iterations(s, max_iter=self.max_iter) for s in noise_std(y, floor=NOISE_FLOOR).tolist()]
-        kernels = []
-        for b, count in enumerate(counts):
-            padded = pad(y[[b]], r, "reflect").clamp(min=1e-6)  # the Poisson updates need positive data
-            solver = BlindRL(kernel_size=self.kernel_size, use_fft=True, max_iter=count, init=(padded, start))
-            kernels.append(solver(padded)[1])
-        psf_hat = project_psf(torch.cat(kernels))
+        count = stopping.iterations(float(noise_std(y, floor=NOISE_FLOOR)[0]), max_iter=self.max_iter)
+        padded = pad(y, r, "reflect").clamp(min=1e-6)  # the Poisson updates need positive data
+        solver = BlindRL(kernel_size=self.kernel_size, use_fft=True, max_iter=count, init=(padded, start))
+        psf_hat = project_psf(solver(padded)[1])
         x_hat, info = deconvolve(y, psf_hat)
-        return Result(x_hat=x_hat, psf_hat=psf_hat, info={**info, "blind_iterations": sum(counts) / len(counts)})
+        return Result(x_hat=x_hat, psf_hat=psf_hat, info={**info, "blind_iterations": float(count)})

@@ -135,8 +135,7 @@ class Method(BaseMethod):
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
         check_fits(y, self.kernel_size, self.name)
-        kernels = torch.cat([self._estimate(y[[b]].double()) for b in range(y.shape[0])])
-        psf_hat = project_psf(kernels).to(y.dtype)
+        psf_hat = project_psf(self._estimate(y.double())).to(y.dtype)
         x_hat, info = deconvolve(y, psf_hat)
         return Result(x_hat=x_hat, psf_hat=psf_hat, info=info)
 

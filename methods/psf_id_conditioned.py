@@ -146,15 +146,12 @@ class Method(LearnedMethod):
             restored = self.solver.run(y, psf_hat)
             return Result(x_hat=restored.x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, **restored.info})
         rule = RULES["richardson_lucy.num_iter"]  # richardson_lucy's stop, at its default cap
-        sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
+        sigma = float(noise_std(y, floor=NOISE_FLOOR)[0])
         size = min(self.patch, *y.shape[-2:])
-        x_hat = torch.cat([
-            richardson_lucy_operator(
-                y[[b]], *product_convolution(grid[[b]], tuple(y.shape[-2:]), size, self.stride),
-                num_iter=rule.iterations(s, max_iter=1000),
-            )
-            for b, s in enumerate(sigma)
-        ])  # fmt: skip
+        x_hat = richardson_lucy_operator(
+            y, *product_convolution(grid, tuple(y.shape[-2:]), size, self.stride),
+            num_iter=rule.iterations(sigma, max_iter=1000),
+        )  # fmt: skip
         return Result(x_hat=x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, "field": "varying"})
 
 

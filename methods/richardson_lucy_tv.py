@@ -110,8 +110,6 @@ class Method(BaseMethod):
         self.boundary, self.tv_epsilon = boundary, tv_epsilon
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
         x_hat, info = richardson_lucy_from_noise(
             y, psf, iterations=ITERATIONS, max_iter=self.max_iter, boundary=self.boundary, num_iter=self.num_iter,
             tv_weight=TV_WEIGHT if self.tv_weight is None else self.tv_weight, tv_epsilon=self.tv_epsilon,

@@ -239,11 +239,11 @@ class Method(BaseMethod):
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
         check_fits(y, self.kernel_size, self.name)
-        sigma = noise_std(y, floor=NOISE_FLOOR).tolist()
-        fits = [self.fit(y[[b]], s) for b, s in enumerate(sigma)]
-        psf_hat = project_psf(torch.cat([k for _, k, _ in fits])).to(y.dtype)
-        x_hat = torch.cat([x for x, _, _ in fits]).to(y.dtype)
-        info = {"iterations": sum(n for _, _, n in fits) / len(fits), "sigma_hat": sum(sigma) / len(sigma)}
+        sigma = float(noise_std(y, floor=NOISE_FLOOR)[0])
+        x_hat, kernel, iterations = self.fit(y, sigma)
+        psf_hat = project_psf(kernel).to(y.dtype)
+        x_hat = x_hat.to(y.dtype)
+        info = {"iterations": float(iterations), "sigma_hat": sigma}
         if self.restore == "shared":
             x_hat, solve_info = deconvolve(y, psf_hat)
             info = {**solve_info, **info}

@@ -111,9 +111,8 @@ class Method(BaseMethod):
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
         check_fits(y, self.kernel_size, self.name)
-        sigma = noise_std(y, floor=NOISE_FLOOR)
-        kernels = torch.cat([self._retrieve(self._modulus(y[[b]].double(), float(s))) for b, s in enumerate(sigma)])
-        psf_hat = project_psf(kernels).to(y.dtype)
+        sigma = float(noise_std(y, floor=NOISE_FLOOR)[0])
+        psf_hat = project_psf(self._retrieve(self._modulus(y.double(), sigma))).to(y.dtype)
         x_hat, info = deconvolve(y, psf_hat)
         return Result(x_hat=x_hat, psf_hat=psf_hat, info=info)
 

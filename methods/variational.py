@@ -129,9 +129,9 @@ class Method(BaseMethod):
         self.tv_eps, self.niter, self.lr = tv_eps, niter, lr
 
     def _weights(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-image lambda and sigma_hat, each (B, 1, 1, 1)."""
-        sigma = torch.tensor([estimate_noise_std(img) for img in y[:, 0].detach().cpu().double().numpy()])
-        sigma = sigma.to(device=y.device, dtype=y.dtype).view(-1, 1, 1, 1)
+        """The image's lambda and sigma_hat, each (1, 1, 1, 1)."""
+        sigma = torch.tensor(estimate_noise_std(y[0, 0].detach().cpu().double().numpy()))
+        sigma = sigma.to(device=y.device, dtype=y.dtype).view(1, 1, 1, 1)
         if self.lam is not None:
             return torch.full_like(sigma, self.lam), sigma
         rule = RULES[f"variational[data={self.data},prior={self.prior}].lam"]  # lambda = c * max(sigma_hat, sigma_0)**2
@@ -155,8 +155,6 @@ class Method(BaseMethod):
         return data + (lam * prior).sum()
 
     def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
-        if psf is None:
-            raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
         ry, rx = psf.shape[-2] // 2, psf.shape[-1] // 2
         lam, sigma = self._weights(y)
         y = y.detach()

@@ -164,10 +164,7 @@ class Method(BaseMethod):
         check_fits(y, self.kernel_size, self.name)
         fc = None
         if self.uses_optics():
-            if optics is None:
-                raise ValueError(
-                    f"{self.name} in the blind+optics track needs the optics; pass {self.name}.track=blind"
-                )
+            assert optics is not None, "the runner passes the optics in the blind+optics track"
             fc = optics.fc
             if not 0 < fc <= self.FC_RANGE[1]:
                 raise ValueError(
@@ -179,11 +176,10 @@ class Method(BaseMethod):
                 f"{self.name}: the image ({y.shape[-2]}x{y.shape[-1]}) leaves a {window}-px spectrum window, smaller "
                 f"than the kernel ({self.kernel_size}); pass {self.name}.kernel_size=<odd size below {window}>"
             )
-        fits = [self._fit(y[b : b + 1].detach().to("cpu", torch.float64), fc, window) for b in range(y.shape[0])]
-        psf_hat = torch.cat([psf for psf, _, _ in fits]).to(y)
-        psf_hat = project_psf(choose_reflection(y, psf_hat, noise_std(y, floor=NOISE_FLOOR)))
+        psf_hat, fc_hat, nll = self._fit(y.detach().to("cpu", torch.float64), fc, window)
+        psf_hat = project_psf(choose_reflection(y, psf_hat.to(y), noise_std(y, floor=NOISE_FLOOR)))
         x_hat, info = deconvolve(y, psf_hat)
-        info.update(fc=fits[0][1], nll=fits[0][2], window=window)
+        info.update(fc=fc_hat, nll=nll, window=window)
         return Result(x_hat=x_hat, psf_hat=psf_hat, info=info)
 
     def _fit(

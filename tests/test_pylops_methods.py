@@ -79,19 +79,3 @@ def test_least_squares_discrepancy_stops_early_on_noisy_data(noiseless_case):
     noisy = y + 0.05 * torch.randn(y.shape, generator=torch.Generator().manual_seed(0))
     method = importlib.import_module("bench.methods.pylops_least_squares").Method(niter=50)
     assert method.run(noisy, psf).info["iterations"] < method.run(y, psf).info["iterations"]
-
-
-@pytest.mark.parametrize("name", PYLOPS_METHODS)
-def test_method_rejects_a_missing_psf(name, noiseless_case):
-    y, _, _ = noiseless_case
-    with pytest.raises(ValueError, match="non-blind"):
-        importlib.import_module(f"bench.methods.{name}").Method().run(y, None)
-
-
-def test_solve_batch_restores_each_image_of_a_batch(noiseless_case):
-    y, psf, _ = noiseless_case
-    method = importlib.import_module("bench.methods.pylops_tv").Method(niter_outer=3)
-    batch = method.run(torch.cat([y, y.flip(-1)]), torch.cat([psf, psf]))
-    assert batch.x_hat.shape == (2, 1, *y.shape[-2:])
-    torch.testing.assert_close(batch.x_hat[:1], method.run(y, psf).x_hat)
-    torch.testing.assert_close(batch.x_hat[1:], method.run(y.flip(-1), psf).x_hat)

@@ -8,22 +8,21 @@ import pytest
 from bench.cli import main
 from bench.report.publish import write_report
 from bench.report.stats import bootstrap_mean, load_runs, paired_differences, summarize
-from bench.runfolder import FORMAT_VERSION, leaderboard, read_run
+from bench.runfolder import FORMAT_VERSION, input_path, leaderboard, read_run
 
 IMAGES = ["i0", "i1", "i2", "i3", "i4"]  # 5: the fewest images that get intervals
 NOISES = ["low", "high"]
 
 
 def _write_run(directory, *, theta_max=0.15, reference=True):
-    """A run of three methods on 5 images x 2 noise levels with known scores, outputs and a case cache.
+    """A run of three methods on 5 images x 2 noise levels with known scores, outputs and the cases' inputs.
 
     ``wiener`` scores ``base + 1`` on every case, ``rl`` exactly ``base``, and the
     blind ``blur_id`` ``base + 1`` or ``base - 1`` alternately inside each image
     (paired differences to ``rl``: +1, -1 per image, mean 0). ``blur_id`` returns a PSF.
     """
-    cache = directory / "cache"
     (directory / "outputs").mkdir(parents=True)
-    cache.mkdir()
+    (directory / "inputs").mkdir()
     rng = np.random.default_rng(0)
     grid = np.arange(7) - 3
     psf = np.exp(-(grid[:, None] ** 2 + grid[None, :] ** 2) / 2.0)
@@ -34,7 +33,7 @@ def _write_run(directory, *, theta_max=0.15, reference=True):
             case_id = f"{image}-{noise}"
             x = rng.random((16, 16)).astype(np.float32)
             arrays = {"y": x, "psf": psf.astype(np.float32)} | ({"x": x} if reference else {})
-            np.savez(cache / f"{case_id}.npz", **arrays)
+            np.savez(input_path(directory, case_id), **arrays)
             base = 20.0 + i - 3 * j
             for method, psnr, blind in (
                 ("wiener", base + 1, False),
@@ -61,7 +60,7 @@ def _write_run(directory, *, theta_max=0.15, reference=True):
         "format": FORMAT_VERSION,
         "config": {"dataset": {"name": "toy", "theta_max": theta_max, "size": 16, "fc_range": [0.1, 0.2],
                                "noise": NOISES, "noise_levels": {}}},
-        "dataset_cache": str(cache), "git_commit": "abc", "versions": {"torch": "2"}, "machine": {"device": "cpu"},
+        "git_commit": "abc", "versions": {"torch": "2"}, "machine": {"device": "cpu"},
     }  # fmt: skip
     (directory / "manifest.json").write_text(json.dumps(manifest))
     return directory
@@ -191,6 +190,15 @@ def test_report_shows_each_label_of_a_method_as_its_own_entry_with_its_image_pan
     assert "| 1 | rl[budget=full,tol=0.1] |" in (tmp_path / "out" / "leaderboard.md").read_text()
     page = (tmp_path / "out" / "leaderboard.html").read_text()
     assert ">rl[budget=full,tol=0.1]<" in page and ">rl<" in page and "No image panels" not in page
+
+
+def test_image_panels_come_from_the_run_folder_alone_and_missing_inputs_name_the_rerun(tmp_path):
+    run = _write_run(tmp_path / "run")
+    for path in (run / "inputs").glob("*.npz"):
+        path.unlink()
+    write_report([run], tmp_path / "out", n_boot=100, panels=1)
+    page = (tmp_path / "out" / "leaderboard.html").read_text()
+    assert "holds no inputs of this case" in page and "--save-outputs</code> into it" in page
 
 
 def test_report_refuses_a_run_of_an_older_format_naming_the_command_that_recomputes_it(tmp_path, capsys):

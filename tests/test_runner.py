@@ -1,10 +1,12 @@
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from bench.registry import UnknownPluginError
 from bench.run.runner import run_benchmark
+from bench.runfolder import read_run
 from tests.conftest import TEST_PLUGINS
 
 
@@ -17,7 +19,7 @@ def computed(outcome):
     return sorted((entry["label"], entry["case_id"]) for entry in outcome.plan)
 
 
-def test_runner_writes_cases_leaderboard_and_manifest(tmp_path):
+def test_runner_writes_cases_leaderboard_and_manifest(tmp_path, smoke_cases):
     outcome = run(tmp_path, "scaled,blind_psf", "save_outputs=true")
     cases = pd.read_csv(tmp_path / "cases.csv")
     assert {"method", "dataset", "case_id", "noise", "psnr", "ssim", "psf_snr", "time_s", "status", "error"} <= set(
@@ -31,6 +33,9 @@ def test_runner_writes_cases_leaderboard_and_manifest(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["config"]["dataset"]["name"] == "smoke" and "torch" in manifest["versions"]
     assert (tmp_path / "outputs" / "blind_psf" / "camera-high.npz").exists()
+    saved = read_run(tmp_path).case_arrays("camera-high")  # the inputs a report shows, from the folder alone
+    case = next(c for c in smoke_cases if c.case_id == "camera-high")
+    assert saved is not None and all(np.array_equal(saved[k], getattr(case, k)) for k in ("y", "x", "psf"))
     assert outcome.failed == [] and outcome.skipped == {} and outcome.broken == {}
 
 

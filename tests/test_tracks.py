@@ -84,3 +84,10 @@ def test_registry_accepts_an_optics_argument_and_nothing_else():
     registry.add("method", Odd, "tests")
     assert "probe" in registry.methods and "odd" not in registry.methods
     assert "optics=None" in registry.broken[-1].error
+
+
+def test_a_non_blind_method_is_never_called_without_a_psf():
+    """The plugins rely on it (they no longer check): the runner refuses a case without a PSF, naming the fix."""
+    case = Case("c", np.zeros((8, 8), np.float32), None, None, {})
+    with pytest.raises(ValueError, match="non-blind but case c has no PSF; run blind methods on it"):
+        call_method(NonBlindProbe(), case, torch.device("cpu"))

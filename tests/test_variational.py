@@ -47,8 +47,3 @@ def test_variational_restores_each_image_of_a_batch(noiseless_case):
 def test_variational_rejects_an_unknown_option_naming_the_choices(option, value, valid):
     with pytest.raises(ValueError, match=f"{option} must be one of {valid}; got '{value}'"):
         Method(**{option: value})
-
-
-def test_variational_rejects_a_missing_psf(noiseless_case):
-    with pytest.raises(ValueError, match="non-blind"):
-        Method().run(noiseless_case[0], None)

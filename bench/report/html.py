@@ -7,7 +7,7 @@ the sortable ranking with 95 % bootstrap intervals, which differences between
 the top methods are significant, PSNR and PSF-SNR against the noise level,
 time against quality, and image panels (degraded, restored by every method,
 reference, estimated against true PSF) for a few cases saved with
-``bench run --save-outputs``. Datasets run at several ``theta_max`` get PSNR
+``bench run --save-outputs``, read from the run folder alone (its ``inputs/`` and ``outputs/``). Datasets run at several ``theta_max`` get PSNR
 and PSF-SNR against θ_max. Methods are named by their label
 (``name[param=value,...]``), so two budgets of one method are two entries.
 """
@@ -15,14 +15,11 @@ and PSF-SNR against θ_max. Methods are named by their label
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import io
-import json
 import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -330,43 +327,15 @@ def _panels(cases: pd.DataFrame, runs: Sequence[Run], count: int) -> list[str]:
     for case_id in picks:
         rows = cases[(cases["case_id"] == case_id) & (cases["status"] == "ok")]
         run = by_directory[rows["run"].iloc[0]]
-        arrays = _case_arrays(json.dumps(run.manifest, sort_keys=True, default=str), case_id)
+        arrays = run.case_arrays(case_id)
         if arrays is None:
-            out.append(f"<p class=note>{_escape(case_id)}: the case's arrays could not be found or regenerated.</p>")
+            out.append(
+                f"<p class=note>{_escape(case_id)}: {_escape(run.directory)} holds no inputs of this case; "
+                "rerun the same <code>bench run ... --save-outputs</code> into it to add them (nothing is recomputed).</p>"
+            )
             continue
         out.append(_panel_figure(case_id, arrays, rows))
     return out
-
-
-@functools.lru_cache(maxsize=64)
-def _case_arrays(manifest_json: str, case_id: str) -> dict[str, np.ndarray | None] | None:
-    """y, x and psf of a case: from the run's case cache, else regenerated from the run's configuration."""
-    manifest = json.loads(manifest_json)
-    path = Path(manifest.get("dataset_cache", "")) / f"{case_id}.npz"
-    if not path.exists():
-        try:
-            path = _regenerate(manifest_json) / f"{case_id}.npz"
-        except Exception:  # no configuration, or a dataset that cannot be built here
-            return None
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] if key in archive else None for key in ("y", "x", "psf")}
-
-
-@functools.lru_cache(maxsize=8)
-def _regenerate(manifest_json: str) -> Path:
-    from omegaconf import OmegaConf
-
-    from bench.cases import CaseStore, cache_dir
-    from bench.config import make_dataset
-    from bench.registry import load_registry
-
-    config = json.loads(manifest_json)["config"]
-    data, params = make_dataset(OmegaConf.create({"dataset": config["dataset"]}), load_registry())
-    store = CaseStore(data, params, cache_dir())
-    store.load()
-    return store.directory
 
 
 def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:

@@ -188,6 +188,8 @@ def _run(registry, names, params, timeouts, cases, dataset, store, device, folde
     manifest = folder.start_invocation(_manifest(cfg, names, store, device, plugins))
     folder.write_json(manifest, "manifest.json")
     save_outputs = bool(cfg.save_outputs)
+    for case in cases if save_outputs else ():
+        folder.write_input(case)
     dims = {case.y.ndim for case in cases}
     skipped: dict[str, str] = {}
     plan: list[dict[str, str]] = []
