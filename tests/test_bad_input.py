@@ -140,7 +140,10 @@ BAD_INPUTS = [
     (["report", "{dir}", "--panels", "-1"], "argument --panels: must be a whole number >= 0, got -1"),
     (["report", "{dir}", "--bootstrap", "0"], "argument --bootstrap: must be a whole number >= 1, got 0"),
     (["export", "{badmanifest}"], "manifest.json is not valid JSON"),
-    (["timing", "--max-call-seconds", "-1", "--sizes", "16"], "--max-call-seconds must be a number of seconds >= 0, got -1.0"),
+    (
+        ["timing", "--max-call-seconds", "-1", "--sizes", "16"],
+        "--max-call-seconds must be a number of seconds >= 0, got -1.0",
+    ),
     (["timing", "--sizes", "16", "dataset.size=64"], "bench timing times one case per --sizes"),
     (["timing", "--sizes", "16", "noise=high"], "drop noise=high"),
     (["timing", "--method", "identity", "--sizes", "16", "--out", "{file}"], "a file where a folder is expected"),
