@@ -30,13 +30,15 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock
 
 from bench.api import LearnedMethod
-from bench.physics import NOLL_INDICES, FFTConvolver, pad, psf_to_otf, zernike_psfs
+from bench.learn.checkpoints import load_checkpoint, save_checkpoint
+from bench.learn.inputs import standardize
+from bench.learn.recipe import fit_stage, start_training, training_card, validation_set
+from bench.learn.sampler import Degradations
+from bench.learn.scores import mean_psf_snr, mean_psnr
+from bench.operators import FFTConvolver, pad, psf_to_otf
+from bench.psfs import NOLL_INDICES, zernike_psfs
 from bench.rules import NOISE_FLOOR
 from bench.solvers import noise_std
-from bench.training import (
-    Degradations, fit_stage, load_checkpoint, mean_psf_snr, mean_psnr, save_checkpoint, standardize, start_training,
-    training_card, validation_set,
-)  # fmt: skip
 
 #: Positions in the coefficient vector of the even Zernike modes (defocus,
 #: astigmatism, spherical: radial order n even). Flipping all of their signs

@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 
 from bench.api import BaseMethod, LearnedMethod, Optics, Result, blind_track
+from bench.learn.checkpoints import load_checkpoint
 from bench.methods._deepblur import build_conditioned, train_conditioned
 from bench.rules import NOISE_FLOOR, RULES
 from bench.solvers import noise_std, richardson_lucy_operator
-from bench.training import load_checkpoint
 
 POSTER_REFERENCE = (
     'M.-H. Nguyen, F. Sarron, P. Escande and P. Weiss, "Blind deconvolution in microscopy" '

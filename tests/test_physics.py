@@ -3,7 +3,9 @@ import pytest
 import scipy.signal
 import torch
 
-from bench.physics import FFTConvolver, NoiseLevel, blur_valid, degrade, pad, psf_to_otf, zernike_psf
+from bench.degradation import NoiseLevel, blur_valid, degrade
+from bench.operators import FFTConvolver, pad, psf_to_otf
+from bench.psfs import zernike_psf
 
 
 @pytest.fixture(scope="module")
