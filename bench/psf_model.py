@@ -53,6 +53,14 @@ class ZernikePSF(torch.nn.Module):
         ``torch.float32`` (training) or ``torch.float64`` (reference precision).
     """
 
+    # Buffers (registered in __init__, moved with the module).
+    indices: torch.Tensor
+    offsets: torch.Tensor
+    radius: torch.Tensor
+    monomials: torch.Tensor
+    weights: torch.Tensor
+    degrees: torch.Tensor
+
     def __init__(
         self, size: int, *, pupil_size: int = 256, fc_max: float = 0.25, dtype: torch.dtype = torch.float32
     ) -> None:

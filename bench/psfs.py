@@ -182,8 +182,8 @@ def confocal_psf_3d(
     # Lengths in lateral pixels (pixel size 1), so deepinv's int(pixelsize_Z / pixelsize_XY) is exact.
     generator = _generator_3d("confocal", box, na=na, ni=ni, excitation_px=excitation_um / pixel_um,
                               emission_px=emission_um / pixel_um, z_ratio=int(z_ratio), pinhole_au=pinhole_au)  # fmt: skip
-    coeff = torch.as_tensor(coeff, dtype=torch.float64)[None]
-    psf = generator.step(coeff_ill=coeff, coeff_coll=coeff)["filter"][0, 0].numpy()
+    aberrations = torch.as_tensor(coeff, dtype=torch.float64)[None]
+    psf = generator.step(coeff_ill=aberrations, coeff_coll=aberrations)["filter"][0, 0].numpy()
     return _centred_crop(psf, shape), pixel_um * int(z_ratio) * depth / (depth - 1)
 
 

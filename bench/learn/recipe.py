@@ -26,7 +26,12 @@ def start_training(config: Any, checkpoint: Path) -> tuple[dict[str, Any], torch
     """Resolve a composed training configuration, seed the network initialisation, open the log beside ``checkpoint``."""
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.to_container(config, resolve=True)
+    resolved = OmegaConf.to_container(config, resolve=True)
+    if not isinstance(resolved, dict):
+        raise TypeError(
+            f"a training configuration is a mapping (bench.config.compose_training), got {type(resolved).__name__}"
+        )
+    cfg = {str(key): value for key, value in resolved.items()}
     torch.manual_seed(cfg["seed"])
     return cfg, torch.device(cfg["device"]), TrainingLog(Path(checkpoint).with_suffix(".log.csv"))
 

@@ -148,7 +148,7 @@ class DegradationSampler:
     def _crop(self, size: int) -> np.ndarray:
         image = self.images[self.rng.integers(len(self.images))]
         top, left = self.rng.integers(0, image.shape[0] - size + 1), self.rng.integers(0, image.shape[1] - size + 1)
-        crop = np.rot90(image[top : top + size, left : left + size], k=self.rng.integers(4))
+        crop = np.rot90(image[top : top + size, left : left + size], k=int(self.rng.integers(4)))
         crop = crop[:, ::-1] if self.rng.uniform() < 0.5 else crop
         # Random contrast and offset: microscopy intensities rarely fill [0, 1].
         contrast = self.rng.uniform(0.4, 1.0)
@@ -166,9 +166,9 @@ class DegradationSampler:
         picked = {key: values[chosen] for key, values in self.bank.items()}
         fields, ys = [], []
         for psf in picked["psf"][:, 0].numpy():
-            field = self._crop(d.patch + d.psf_size - 1)
-            fields.append(field)
-            ys.append(degrade(blur_valid(field, psf), self._noise_level(), self.rng))
+            scene = self._crop(d.patch + d.psf_size - 1)
+            fields.append(scene)
+            ys.append(degrade(blur_valid(scene, psf), self._noise_level(), self.rng))
         margin = d.psf_size // 2
         as_batch = lambda arrays: torch.from_numpy(np.stack(arrays)[:, None]).float().to(self.device)  # noqa: E731
         field = as_batch(fields)
@@ -184,7 +184,7 @@ class DegradationSampler:
 
 
 def validation_batches(
-    degradations: Degradations, *, seed: int, count: int, batch_size: int, device, **sampler: int
+    degradations: Degradations, *, seed: int, count: int, batch_size: int, device: torch.device | str, **sampler: int
 ) -> list[TrainingBatch]:
     """A fixed validation set from the training images, drawn with a disjoint seed.
 
@@ -192,5 +192,5 @@ def validation_batches(
     always one fixed PSF per validation image.
     """
     bank = {"psf_bank": count * batch_size, "psf_refresh": 0}
-    sampler = DegradationSampler(degradations, seed=seed + VALIDATION_SEED_OFFSET, device=device, **{**sampler, **bank})
-    return [sampler.sample(batch_size) for _ in range(count)]
+    draws = DegradationSampler(degradations, seed=seed + VALIDATION_SEED_OFFSET, device=device, **{**sampler, **bank})
+    return [draws.sample(batch_size) for _ in range(count)]
