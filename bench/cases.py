@@ -3,7 +3,7 @@
 A dataset's cases are written under ``<cache>/<name>-<key>/``, where ``key``
 hashes the dataset's name, its parameters and the digest of the code that
 generates them (the dataset plugin and the ``bench`` modules it imports, see
-:mod:`bench.codeversion`: an edit of ``physics.py`` gives new cases), as:
+:mod:`bench.codeversion`: an edit of ``psfs.py`` gives new cases), as:
 
 - ``<case_id>.npz`` holding ``y``, ``x`` and ``psf`` (the last two when known),
 - ``meta.json`` mapping each case id to its metadata,

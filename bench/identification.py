@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import torch
 
-from bench.physics import NOLL_INDICES, pad, psf_to_otf
+from bench.operators import pad, psf_to_otf
+from bench.psfs import NOLL_INDICES
 
 __all__ = ["EVEN_MODES", "ODD_MODES", "choose_reflection", "frequency_radius", "otf_power", "welch_power"]
 

@@ -1,7 +1,7 @@
 r"""The datasets' Fresnel/Zernike PSF model, batched and fast enough for training and per-image fits.
 
 deepinv's ``DiffractionBlurGenerator`` (which the datasets use, through
-:func:`bench.physics.zernike_psf`) re-evaluates every Zernike polynomial on a
+:func:`bench.psfs.zernike_psf`) re-evaluates every Zernike polynomial on a
 256 x 256 pupil grid and runs two full 256 x 256 FFTs per PSF: about half a
 second per call on 2 CPU cores. :class:`ZernikePSF` computes the same PSF,
 on the same pupil grid, with three observations:
@@ -29,7 +29,7 @@ import math
 import numpy as np
 import torch
 
-from bench.physics import NOLL_INDICES
+from bench.psfs import NOLL_INDICES
 
 __all__ = ["ZernikePSF", "zernike_psf_model"]
 
@@ -52,6 +52,14 @@ class ZernikePSF(torch.nn.Module):
     dtype : torch.dtype
         ``torch.float32`` (training) or ``torch.float64`` (reference precision).
     """
+
+    # Buffers (registered in __init__, moved with the module).
+    indices: torch.Tensor
+    offsets: torch.Tensor
+    radius: torch.Tensor
+    monomials: torch.Tensor
+    weights: torch.Tensor
+    degrees: torch.Tensor
 
     def __init__(
         self, size: int, *, pupil_size: int = 256, fc_max: float = 0.25, dtype: torch.dtype = torch.float32

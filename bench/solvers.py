@@ -9,7 +9,7 @@ r"""Shared non-blind deconvolution solvers (torch, batched, any device, float32)
   set from its noise estimate by fitted rules (:mod:`bench.rules`): what the ``richardson_lucy``
   and ``richardson_lucy_tv`` plugins run, and the blind plugins' final solve (:func:`bench.blind.deconvolve`).
 - :func:`regularized_inverse` — closed-form Wiener / Tikhonov filters in Fourier.
-- :func:`noise_std` — :func:`bench.physics.estimate_noise_std` for a batch.
+- :func:`noise_std` — :func:`bench.operators.estimate_noise_std` for a batch.
 
 Every function takes images ``y`` of shape (B, 1, H, W) and ``psf`` of shape
 (B, 1, k, l) or (1, 1, k, l), or volumes (B, 1, D, H, W) and PSFs (B or 1,
@@ -26,7 +26,7 @@ from typing import Callable, Literal
 import torch
 import torch.nn.functional as F
 
-from bench.physics import PaddingMode, estimate_noise_std, pad, psf_to_otf
+from bench.operators import PaddingMode, estimate_noise_std, pad, psf_to_otf
 from bench.rules import NOISE_FLOOR, NoiseRule
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
     "richardson_lucy_operator",
 ]  # fmt: skip
 
-#: Extensions of ``y`` by :func:`bench.physics.pad`.
+#: Extensions of ``y`` by :func:`bench.operators.pad`.
 PADDINGS: tuple[str, ...] = ("zero", "mean", "edge", "reflect")
 #: Boundary models of :func:`richardson_lucy`: a padding, or ``"valid"``.
 BOUNDARIES: tuple[str, ...] = (*PADDINGS, "valid")
@@ -48,7 +48,7 @@ _SENSITIVITY_FLOOR = 1e-3
 def noise_std(y: torch.Tensor, *, floor: float = 0.0) -> torch.Tensor:
     """Noise standard deviation of each image of a (B, 1, H, W) or (B, 1, D, H, W) batch, at least ``floor``.
 
-    Wavelet MAD estimate (:func:`bench.physics.estimate_noise_std`), computed on
+    Wavelet MAD estimate (:func:`bench.operators.estimate_noise_std`), computed on
     the CPU in float64. Returns a (B,) float64 CPU tensor.
     """
     images = y.detach()[:, 0].to("cpu", torch.float64).numpy()
@@ -79,7 +79,7 @@ def richardson_lucy(
         iterations sharpen and amplify noise.
     boundary : {"zero", "mean", "edge", "reflect", "valid"}
         A padding mode extends ``y`` by the PSF radius :math:`r` with
-        :func:`bench.physics.pad` and deconvolves the padded image with a
+        :func:`bench.operators.pad` and deconvolves the padded image with a
         zero-outside convolution (skimage's model). ``"valid"`` assumes
         nothing outside: the scene is estimated on the domain larger by
         :math:`r` on each side, whose valid convolution is ``y`` [3]_. Both
@@ -327,7 +327,7 @@ def regularized_inverse(
         :math:`w > 0`, dimensionless (the OTF is 1 at zero frequency); one per
         image or one for all.
     padding : {"zero", "mean", "edge", "reflect"}
-        Extension of ``y`` (:func:`bench.physics.pad`) by twice the PSF
+        Extension of ``y`` (:func:`bench.operators.pad`) by twice the PSF
         radius, widened to a fast FFT size, before the circular FFT: the seam
         of the periodic extension then lies a PSF width away from the data.
         The estimate is cropped back to the shape of ``y``.

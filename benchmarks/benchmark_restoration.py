@@ -27,7 +27,8 @@ import torch
 
 import bench  # noqa: F401  (torchvision fallback before deepinv is imported)
 from bench.config import make_method
-from bench.physics import blur_valid, zernike_psf
+from bench.degradation import blur_valid
+from bench.psfs import zernike_psf
 from bench.registry import UnknownPluginError, load_registry
 from bench.solvers import richardson_lucy
 
@@ -166,7 +167,7 @@ class RichardsonLucy3DSuite:
     repeat = (2, 3, 30.0)
 
     def setup(self, library):
-        from bench.physics import confocal_psf_3d
+        from bench.psfs import confocal_psf_3d
         from bench.volumes import load_volume
 
         if library == "redlionfish":

@@ -64,7 +64,7 @@ from bench.api import Case
 from bench.config import compose
 from bench.datasets._synthetic import SyntheticDataset
 from bench.metrics import psnr
-from bench.physics import estimate_noise_std
+from bench.operators import estimate_noise_std
 from bench.registry import load_registry
 from bench.rules import RULES, NoiseRule
 from bench.solvers import richardson_lucy

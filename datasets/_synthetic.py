@@ -9,14 +9,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from bench.api import BaseDataset, Case
+from bench.degradation import blur_valid, degrade, select_noise_levels
 from bench.images import TRAIN_PHANTOM_SEED_OFFSET, image_names, load_image
-from bench.physics import (
-    NOLL_INDICES,
-    blur_valid,
-    degrade,
-    select_noise_levels,
-    zernike_psf,
-)
+from bench.psfs import NOLL_INDICES, zernike_psf
 
 
 class SyntheticDataset(BaseDataset):
@@ -34,7 +29,7 @@ class SyntheticDataset(BaseDataset):
 
     The image is rendered on a field larger by ``psf_size - 1`` and blurred
     with a valid convolution, so ``y`` has no periodic boundary; then the
-    noise level is applied (:func:`bench.physics.degrade`).
+    noise level is applied (:func:`bench.degradation.degrade`).
 
     Parameters
     ----------
@@ -54,7 +49,7 @@ class SyntheticDataset(BaseDataset):
         Names of the noise levels to generate, keys of ``noise_levels``.
     noise_levels : mapping
         Definition of every named level, keyword arguments of
-        :class:`bench.physics.NoiseLevel`.
+        :class:`bench.degradation.NoiseLevel`.
     seed : int
         Seed of every random draw; equal seeds give byte-identical cases.
     """

@@ -10,19 +10,13 @@ from typing import Any
 import numpy as np
 
 from bench.api import BaseDataset, Case
+from bench.degradation import blur_valid, degrade, select_noise_levels
 from bench.images import TRAIN_PHANTOM_SEED_OFFSET
-from bench.physics import (
-    NOLL_INDICES_3D,
-    blur_valid,
-    confocal_psf_3d,
-    degrade,
-    select_noise_levels,
-    widefield_psf_3d,
-)
+from bench.psfs import NOLL_INDICES_3D, confocal_psf_3d, widefield_psf_3d
 from bench.volumes import VOLUME_PHANTOMS, load_volume
 
 MICROSCOPES = ("widefield", "confocal")
-#: Optics of each microscope: keyword arguments of its PSF function in bench.physics.
+#: Optics of each microscope: keyword arguments of its PSF function in bench.psfs.
 OPTICS = {
     "widefield": {"na": 1.2, "ni": 1.33, "wavelength_um": 0.52, "pixel_um": 0.065},
     "confocal": {
@@ -42,13 +36,13 @@ class Dataset(BaseDataset):
     For each phantom and microscope a PSF is drawn once (shared by the noise
     levels, a paired design) with Zernike aberrations
     :math:`\theta_k \sim \mathcal U[-\theta_{max}, \theta_{max}]` waves, Noll
-    5-11 (:data:`bench.physics.NOLL_INDICES_3D`: defocus only moves the focal
+    5-11 (:data:`bench.psfs.NOLL_INDICES_3D`: defocus only moves the focal
     plane in a stack). The two microscopes image the same phantom volume:
 
-    - ``widefield``: :func:`bench.physics.widefield_psf_3d` (deepinv's
+    - ``widefield``: :func:`bench.psfs.widefield_psf_3d` (deepinv's
       ``DiffractionBlurGenerator3D``), water objective NA 1.2, emission 520 nm,
       65 nm pixels;
-    - ``confocal``: :func:`bench.physics.confocal_psf_3d` (deepinv's
+    - ``confocal``: :func:`bench.psfs.confocal_psf_3d` (deepinv's
       ``ConfocalBlurGenerator3D``), oil objective NA 1.4, excitation 488 nm,
       emission 520 nm, pinhole 1 Airy unit, 40 nm pixels (finer: the confocal
       OTF reaches twice as far).
@@ -56,7 +50,7 @@ class Dataset(BaseDataset):
     The phantom (:func:`bench.volumes.load_volume`) is rendered on a field
     larger than the volume by ``psf_shape - 1`` and blurred with a valid
     convolution, so the data have no boundary assumption; then the noise level
-    of :func:`bench.physics.degrade` is applied voxel by voxel.
+    of :func:`bench.degradation.degrade` is applied voxel by voxel.
     ``meta["pixel_size_um"]`` is (dz, dy, dx); dz is the plane spacing the PSF
     was sampled at (``z_ratio`` lateral pixels times n/(n-1), deepinv's
     sampling of n planes, ~4% above nominal).

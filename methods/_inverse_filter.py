@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.physics import PaddingMode
+from bench.operators import PaddingMode
 from bench.rules import RULES, NoiseRule
 from bench.solvers import PADDINGS, noise_std, regularized_inverse
 

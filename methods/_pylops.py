@@ -39,7 +39,7 @@ from pylops.optimization.sparsity import splitbregman
 from pylops.signalprocessing import Convolve2D
 
 from bench.api import BaseMethod, Result
-from bench.physics import estimate_noise_std
+from bench.operators import estimate_noise_std
 from bench.rules import NoiseRule
 
 __all__ = [
@@ -117,7 +117,7 @@ class WeightRule:
     r"""Regularisation weight from the data by a fitted :class:`bench.rules.NoiseRule`, or a fixed one.
 
     :math:`\lambda = c\,\max(\hat\sigma, \sigma_0)^p` with :math:`\hat\sigma` from
-    :func:`bench.physics.estimate_noise_std` (wavelet MAD), so the methods are never
+    :func:`bench.operators.estimate_noise_std` (wavelet MAD), so the methods are never
     told the noise; :math:`\lambda` is in intensity units (data in [0, 1]). Each
     plugin's rule is ``RULES["<name>.lam"]`` in :mod:`bench.rules`, and its parameters
     ``lam_scale``, ``lam_power`` and ``sigma_floor`` default to it: every fit preferred

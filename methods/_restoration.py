@@ -26,10 +26,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.api import LearnedMethod, Result
-from bench.training import (
-    Degradations, fit_stage, load_checkpoint, mean_psnr, save_checkpoint, standardize, start_training, training_card,
-    validation_set,
-)  # fmt: skip
+from bench.learn.checkpoints import load_checkpoint, save_checkpoint
+from bench.learn.inputs import standardize
+from bench.learn.recipe import fit_stage, start_training, training_card, validation_set
+from bench.learn.sampler import Degradations
+from bench.learn.scores import mean_psnr
 
 
 class Standardized(nn.Module):

@@ -32,22 +32,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.identification import EVEN_MODES, ODD_MODES, choose_reflection, frequency_radius, welch_power
+from bench.learn.checkpoints import load_checkpoint, save_checkpoint
+from bench.learn.recipe import fit_stage, start_training, training_card, validation_set
+from bench.learn.sampler import Degradations, TrainingBatch
+from bench.learn.scores import mean_psf_snr, mean_psnr
 from bench.methods._deepblur import UnrolledDouglasRachford
-from bench.physics import NOLL_INDICES
 from bench.psf_model import zernike_psf_model
+from bench.psfs import NOLL_INDICES
 from bench.solvers import noise_std
-from bench.training import (
-    Degradations,
-    TrainingBatch,
-    fit_stage,
-    load_checkpoint,
-    mean_psf_snr,
-    mean_psnr,
-    save_checkpoint,
-    start_training,
-    training_card,
-    validation_set,
-)  # fmt: skip
 
 __all__ = ["SpectralIdentificationNet", "build_spectral", "train_spectral"]
 

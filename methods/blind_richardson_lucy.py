@@ -7,7 +7,8 @@ import torch
 
 from bench.api import BaseMethod, Result
 from bench.blind import check_fits, check_kernel_size, deconvolve, project_psf
-from bench.physics import NOLL_INDICES, pad, zernike_psf
+from bench.operators import pad
+from bench.psfs import NOLL_INDICES, zernike_psf
 from bench.rules import NOISE_FLOOR, RULES
 from bench.solvers import noise_std
 
@@ -23,7 +24,7 @@ class Method(BaseMethod):
         Cap of the number of alternations (one PSF update, one image update).
     fc : float
         Cut-off frequency (cycles/pixel) of the starting PSF, the
-        diffraction-limited PSF without aberrations (:func:`bench.physics.zernike_psf`
+        diffraction-limited PSF without aberrations (:func:`bench.psfs.zernike_psf`
         with zero Zernike coefficients): 0.1875, the middle of the documented
         range [0.125, 0.25] of the fresnel-zernike data.
 

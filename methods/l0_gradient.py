@@ -13,7 +13,7 @@ from bench.blind import (
     delta_psf,
     project_psf,
 )
-from bench.physics import pad, psf_to_otf
+from bench.operators import pad, psf_to_otf
 
 #: Forward differences as centred 3 x 3 kernels (x then y), for psf_to_otf.
 _DIFFERENCES = torch.tensor(

@@ -1,4 +1,4 @@
-"""Conditioned PSF identification N_w(y, f_c, theta_max) on a patch grid, then a classical non-blind solver."""
+"""Conditioned PSF identification N_w(y, f_c, theta_max) on a patch grid, then the blind methods' non-blind solve."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bench.api import BaseMethod, LearnedMethod, Optics, Result, blind_track
+from bench.api import LearnedMethod, Optics, Result, blind_track
+from bench.blind import deconvolve
+from bench.learn.checkpoints import load_checkpoint
 from bench.methods._deepblur import build_conditioned, train_conditioned
 from bench.rules import NOISE_FLOOR, RULES
 from bench.solvers import noise_std, richardson_lucy_operator
-from bench.training import load_checkpoint
 
 POSTER_REFERENCE = (
     'M.-H. Nguyen, F. Sarron, P. Escande and P. Weiss, "Blind deconvolution in microscopy" '
@@ -26,14 +27,15 @@ MARGINAL_POINTS = 5
 
 
 class Method(LearnedMethod):
-    r"""PSF from the conditioned identification network, image from a non-blind solver of the suite.
+    r"""PSF from the conditioned identification network, image from the blind methods' non-blind solve.
 
     The network predicts the PSF at the centre of every ``patch`` x ``patch``
     window of a grid with step ``stride`` (the PSF grid of a space-varying
     model); for the space-invariant blur of the synthetic datasets the grid
-    is averaged into one PSF, which is returned and scored, and handed to the
-    non-blind method ``solver`` (any registered non-blind method, with its own
-    documented defaults), as poster 001 suggests.
+    is averaged into one PSF, which is returned and scored, and handed to a
+    classical non-blind solver, as poster 001 suggests: the one every blind
+    method ends with (:func:`bench.blind.deconvolve`, TV-regularised
+    Richardson-Lucy with its fitted noise rules).
 
     Parameters
     ----------
@@ -48,9 +50,6 @@ class Method(LearnedMethod):
     theta_max : float or None
         Amplitude bound of the aberrations in waves. It is not an optic a user
         knows: None (default) marginalises it like f_c.
-    solver : str
-        Name of the non-blind method that restores the image with the estimated PSF
-        when ``field="uniform"``.
     field : {"uniform", "varying"}
         ``uniform``: one PSF for the whole image, the mean of the grid. ``varying``:
         the grid feeds a product-convolution operator
@@ -76,7 +75,6 @@ class Method(LearnedMethod):
         preset: str = "cpu",
         track: str = "blind+optics",
         theta_max: float | None = None,
-        solver: str = "richardson_lucy_tv",
         field: str = "uniform",
         patch: int = 96,
         stride: int = 48,
@@ -87,8 +85,6 @@ class Method(LearnedMethod):
             raise ValueError(f"field must be 'uniform' or 'varying', got {field!r}")
         self.field, self.track = field, blind_track(track)
         self.preset, self.theta_max, self.patch, self.stride = preset, theta_max, patch, stride
-        self.solver_name = solver
-        self.solver: BaseMethod | None = None
         self.network: torch.nn.Module | None = None
 
     @classmethod
@@ -99,13 +95,6 @@ class Method(LearnedMethod):
         return self.track == "blind+optics"
 
     def prepare(self, device: torch.device) -> None:
-        from bench.registry import load_registry
-
-        solver_cls = load_registry().method(self.solver_name)
-        if solver_cls.blind:
-            raise ValueError(f"solver must be a non-blind method, {self.solver_name!r} is blind")
-        self.solver = solver_cls()
-        self.solver.prepare(device)
         path = self.checkpoint_path(self.preset)
         self.network = load_checkpoint(path, build_conditioned, recreate=self.recreate_command(self.preset))[
             "identification"
@@ -143,8 +132,8 @@ class Method(LearnedMethod):
         psf_hat = psf_hat / psf_hat.sum(dim=(-2, -1), keepdim=True)
         conditioning = "fc given" if optics is not None else "fc marginalised"
         if self.field == "uniform":
-            restored = self.solver.run(y, psf_hat)
-            return Result(x_hat=restored.x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, **restored.info})
+            x_hat, info = deconvolve(y, psf_hat)
+            return Result(x_hat=x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, **info})
         rule = RULES["richardson_lucy.num_iter"]  # richardson_lucy's stop, at its default cap
         sigma = float(noise_std(y, floor=NOISE_FLOOR)[0])
         size = min(self.patch, *y.shape[-2:])

@@ -10,8 +10,8 @@ import torch
 
 from bench.api import LearnedMethod, Optics, Result, blind_track
 from bench.blind import deconvolve
+from bench.learn.checkpoints import load_checkpoint
 from bench.methods._spectral_id import build_spectral, train_spectral
-from bench.training import load_checkpoint
 
 
 class Method(LearnedMethod):

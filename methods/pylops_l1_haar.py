@@ -55,7 +55,7 @@ class Method(PyLopsMethod):
     :math:`A^{\mathsf T}(Ax - y)`, i.e. :math:`\epsilon = 2\lambda`.
 
     The method is not told the noise: :math:`\hat\sigma` is
-    :func:`bench.physics.estimate_noise_std` and :math:`\lambda = 8.5\,
+    :func:`bench.operators.estimate_noise_std` and :math:`\lambda = 8.5\,
     \hat\sigma^2` (the MAP scaling, :math:`p = 2`), fitted (``RULES["pylops_l1_haar.lam"]`` in :mod:`bench.rules`, refitted by
     ``python calibration/noise_rules.py``) on 7 training
     images at the four provisional noise levels: 25.19 dB mean PSNR, against

@@ -40,7 +40,7 @@ class Method(SplitBregmanTV):
     :math:`\min_u \|y - Au\|^2 + \rho \|d - b - Du\|^2`, warm-started.
 
     The method is not told the noise: :math:`\hat\sigma` is
-    :func:`bench.physics.estimate_noise_std` and :math:`\lambda = 3.7\,
+    :func:`bench.operators.estimate_noise_std` and :math:`\lambda = 3.7\,
     \hat\sigma^2`, the MAP scaling (:math:`p = 2`), fitted (``python calibration/noise_rules.py``) on 7 training
     images at the four provisional noise levels: 26.45 dB mean PSNR, against
     26.81 dB with the best weight per image (:math:`p = 1` gave 26.06 dB).

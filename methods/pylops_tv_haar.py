@@ -45,7 +45,7 @@ class Method(SplitBregmanTV):
     sharpest. Here it ties TV: with :math:`\lambda = 3.4\,\hat\sigma^2`
     (``RULES["pylops_tv_haar.lam"]``, refitted by ``python calibration/noise_rules.py``;
     fitted on 7 training images at the four provisional noise levels,
-    :math:`\hat\sigma` from :func:`bench.physics.estimate_noise_std`) it
+    :math:`\hat\sigma` from :func:`bench.operators.estimate_noise_std`) it
     scores 26.46 dB mean PSNR against 26.45 dB for TV, and run to
     convergence it is not better than TV either. A larger Haar penalty
     ``rho_haar`` cost up to 3 dB on noiseless data within the 20 x 5 LSQR

@@ -16,7 +16,7 @@ from bench.blind import (
     delta_psf,
     project_psf,
 )
-from bench.physics import FFTConvolver, pad
+from bench.operators import FFTConvolver, pad
 from bench.rules import NOISE_FLOOR
 from bench.solvers import noise_std
 
@@ -161,7 +161,7 @@ class Method(BaseMethod):
     (:func:`bench.solvers.noise_std`, floor ``NOISE_FLOOR``).
 
     Parameter choice (training images only, 3 crops of 128 x 128 from
-    ``bench.training.DegradationSampler``, documented noise levels; never a
+    ``bench.learn.sampler.DegradationSampler``, documented noise levels; never a
     test image), PSNR dB (input) and PSF-SNR dB:
 
     - ``init``: ``random``. With 300 steps (``cpu`` generator, kernel step

@@ -7,7 +7,7 @@ from typing import Literal
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.physics import FFTConvolver, estimate_noise_std, pad
+from bench.operators import FFTConvolver, estimate_noise_std, pad
 from bench.rules import RULES, NoiseRule
 
 DATA_TERMS = ("l2", "kl")
@@ -46,7 +46,7 @@ class Method(BaseMethod):
     Notes
     -----
     Over the field :math:`u \ge 0` of size :math:`(H + k - 1) \times (W + k - 1)`
-    whose valid blur :math:`Au` (:class:`bench.physics.FFTConvolver`,
+    whose valid blur :math:`Au` (:class:`bench.operators.FFTConvolver`,
     ``mode="valid"``) is the data, minimises
 
     .. math::

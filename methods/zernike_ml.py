@@ -16,8 +16,8 @@ from bench.identification import (
     otf_power,
     welch_power,
 )
-from bench.physics import NOLL_INDICES
 from bench.psf_model import zernike_psf_model
+from bench.psfs import NOLL_INDICES
 from bench.rules import NOISE_FLOOR
 from bench.solvers import noise_std
 

@@ -76,9 +76,10 @@ def gain_on_a_noisy_training_image(name: str, size: int) -> float:
 
     Non-blind methods get the true PSF, blind ones only the image, as in a run.
     """
+    from bench.degradation import NoiseLevel, blur_valid, degrade
     from bench.images import TRAIN_IMAGES, load_image
     from bench.metrics import psnr
-    from bench.physics import NoiseLevel, blur_valid, degrade, zernike_psf
+    from bench.psfs import zernike_psf
 
     field = load_image(TRAIN_IMAGES[0], size)
     psf = zernike_psf(np.full(8, 0.05), 0.18, size=31)

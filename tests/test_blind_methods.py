@@ -13,7 +13,7 @@ from bench.config import make_method
 from bench.images import load_image
 from bench.methods.l0_gradient import gradient_otfs
 from bench.metrics import normalize_psf, psf_snr
-from bench.physics import pad
+from bench.operators import pad
 from bench.registry import load_registry
 
 BLIND = ("blind_richardson_lucy", "l0_gradient", "spectral_kernel")

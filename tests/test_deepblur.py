@@ -4,6 +4,9 @@ import pytest
 import torch
 
 from bench.api import LearnedMethod
+from bench.learn.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from bench.learn.loop import TrainingLog, fit
+from bench.learn.sampler import DegradationSampler, Degradations
 from bench.methods._deepblur import (
     EVEN_MODES,
     ConditionedIdentificationNet,
@@ -11,17 +14,8 @@ from bench.methods._deepblur import (
     UnrolledDouglasRachford,
     build_deepblur,
 )
-from bench.physics import zernike_psfs
+from bench.psfs import zernike_psfs
 from bench.registry import load_registry
-from bench.training import (
-    CheckpointError,
-    DegradationSampler,
-    Degradations,
-    TrainingLog,
-    fit,
-    load_checkpoint,
-    save_checkpoint,
-)
 
 TINY = {
     "identification": {"widths": [4, 8], "blocks": 1, "psf_size": 9, "theta_max": 0.15, "fc_range": [0.125, 0.25]},
@@ -46,12 +40,12 @@ def test_sampler_is_seeded_and_consistent(sampler):
 
 
 def test_sampler_never_uses_test_images(monkeypatch):
-    import bench.training
+    import bench.learn.sampler
     from bench.images import TEST_IMAGES, TRAIN_IMAGES, TRAIN_PHANTOM_SEED_OFFSET, load_image
 
     loaded = []
     monkeypatch.setattr(
-        bench.training,
+        bench.learn.sampler,
         "load_image",
         lambda name, size, seed=0: loaded.append((name, seed)) or load_image(name, size, seed=seed),
     )
@@ -232,7 +226,7 @@ def test_training_configurations_compose():
 
 def test_product_convolution_of_a_constant_grid_is_a_convolution():
     from bench.methods.psf_id_conditioned import product_convolution
-    from bench.physics import pad
+    from bench.operators import pad
 
     torch.manual_seed(0)
     psf = zernike_psfs(torch.full((1, 8), 0.05), torch.tensor([0.2]), size=9)

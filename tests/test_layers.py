@@ -7,7 +7,9 @@ Layers, from the bottom: the core (every ``bench`` module not named below),
 the run engine (``bench.run``), presentation (``bench.report``), the commands
 (``bench.cli``, ``bench.timing``). The plugins (``bench.methods``,
 ``bench.datasets``) use the core only, and each other never: what several
-plugins share lives in the core or in a ``_``-prefixed helper module.
+plugins share lives in the core or in a ``_``-prefixed helper module. Nor
+does a plugin reach another by its name, through the registry or an import
+by a computed name, which the import graph cannot see.
 """
 
 from __future__ import annotations
@@ -150,3 +152,45 @@ def test_layers_point_one_way(name):
 def test_plugins_never_import_other_plugins(name):
     others = sorted(t for t in GRAPH[name] if _layer(t) == "plugin" and not t.rpartition(".")[2].startswith("_"))
     assert not others, f"{name} imports the plugin(s) {others}: move what they share into bench/ or a _helper module"
+
+
+#: How code reaches a plugin by its name: the registry, or an import by a computed name. A plugin
+#: that does either depends on another plugin without importing it, which the graph above cannot see.
+LOOKUP_MODULE = "bench.registry"
+LOOKUP_CALLS = ("import_module", "__import__", "load_registry")
+
+
+def _lookups(name: str, path: Path) -> list[str]:
+    """What in a module can load a plugin by name: an import of :data:`LOOKUP_MODULE`, a call of :data:`LOOKUP_CALLS`."""
+    found = {LOOKUP_MODULE} & _imports(name, path)
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Call):
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if called in LOOKUP_CALLS:
+                found.add(f"{called}()")
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    "source, found",
+    [
+        ("def prepare():\n    from bench.registry import load_registry\n    return load_registry().method('w')\n",
+         ["bench.registry", "load_registry()"]),
+        ("from bench import registry\nw = registry.load_registry().method('w')\n", ["bench.registry", "load_registry()"]),
+        ("import importlib\nw = importlib.import_module('bench.methods.wiener')\n", ["import_module()"]),
+        ("import importlib.resources\nfrom bench.solvers import richardson_lucy\n", []),
+    ],
+)  # fmt: skip
+def test_plugin_lookups_are_found_when_there_are_some(tmp_path, source, found):
+    path = tmp_path / "plugin.py"
+    path.write_text(source)
+    assert _lookups("bench.methods.plugin", path) == found
+
+
+@pytest.mark.parametrize("name", sorted(n for n in GRAPH if _layer(n) == "plugin"))
+def test_plugins_never_look_up_other_plugins_by_name(name):
+    found = _lookups(name, MODULES[name])
+    assert not found, (
+        f"{name} uses {', '.join(found)}: a plugin that loads another plugin by name depends on it; "
+        "call the core function they share instead (bench.blind, bench.solvers, bench.rules)"
+    )

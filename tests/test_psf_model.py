@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from bench.degradation import blur_valid
 from bench.identification import EVEN_MODES, ODD_MODES, choose_reflection, otf_power, welch_power
 from bench.metrics import psf_snr
-from bench.physics import NOLL_INDICES, blur_valid, zernike_psf, zernike_psfs
 from bench.psf_model import ZernikePSF, zernike_psf_model
+from bench.psfs import NOLL_INDICES, zernike_psf, zernike_psfs
 
 
 def _draws(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

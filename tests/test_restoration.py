@@ -4,10 +4,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from bench.learn.checkpoints import load_checkpoint, save_checkpoint
+from bench.learn.loop import TrainingLog, fit
+from bench.learn.sampler import DegradationSampler, Degradations
 from bench.methods._restoration import Standardized, train_restoration
 from bench.methods.nafnet import NAFNet
 from bench.registry import load_registry
-from bench.training import DegradationSampler, Degradations, TrainingLog, fit, load_checkpoint, save_checkpoint
 from tests.conftest import gain_on_a_noisy_training_image
 
 TINY = {

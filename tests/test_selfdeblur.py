@@ -10,7 +10,7 @@ from bench.blind import delta_psf
 from bench.checks import check_psf
 from bench.config import make_method
 from bench.methods.selfdeblur import Generators, Method
-from bench.physics import pad
+from bench.operators import pad
 from bench.registry import load_registry
 
 

@@ -7,7 +7,8 @@ import scipy.signal
 import torch
 from skimage.restoration import richardson_lucy as skimage_richardson_lucy
 
-from bench.physics import blur_valid, zernike_psf
+from bench.degradation import blur_valid
+from bench.psfs import zernike_psf
 from bench.solvers import noise_std, regularized_inverse, richardson_lucy
 
 NUMPY_PADS = {

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from bench.datasets.fresnel_zernike import Dataset
+from bench.learn.sampler import DegradationSampler, Degradations
 from bench.methods._spectral_id import SpectralIdentificationNet, _unview, _view
 from bench.metrics import psf_snr
 from bench.psf_model import zernike_psf_model
 from bench.registry import load_registry
-from bench.training import Degradations, DegradationSampler
 
 TINY = {"window": 32, "widths": [4, 8, 8], "hidden": 16, "psf_size": 9, "theta_max": 0.15, "fc_range": [0.125, 0.25]}
 
@@ -107,9 +107,9 @@ def test_a_deblurring_stage_trains_on_the_networks_estimates_and_serves_the_unro
 
 
 def test_unrolled_restore_needs_a_checkpoint_with_a_deblurring_network(tmp_path, monkeypatch):
+    from bench.learn.checkpoints import save_checkpoint
     from bench.methods._spectral_id import build_spectral
     from bench.methods.psf_id_spectral import Method
-    from bench.training import save_checkpoint
 
     identification = {
         "window": 16,

@@ -4,17 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from bench.measure import timed
+from bench.degradation import NoiseLevel, blur_valid, degrade
+from bench.measure import release_free_heap, timed
 from bench.metrics import seam_score
-from bench.physics import (
-    NoiseLevel,
-    blur_valid,
-    confocal_psf_3d,
-    degrade,
-    widefield_psf_3d,
-)
+from bench.psfs import confocal_psf_3d, widefield_psf_3d
 from bench.solvers import richardson_lucy
-from bench.measure import release_free_heap
 from bench.tiling import (
     MemoryModel,
     measure_memory,

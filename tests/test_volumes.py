@@ -11,7 +11,7 @@ from bench.api import BaseMethod, Result
 from bench.cases import CaseStore
 from bench.config import compose, make_dataset
 from bench.metrics import psf_snr, score, seam_score, ssim
-from bench.physics import confocal_psf_3d, widefield_psf_3d
+from bench.psfs import confocal_psf_3d, widefield_psf_3d
 from bench.registry import load_registry
 from bench.report.publish import write_report
 from bench.run.runner import run_benchmark

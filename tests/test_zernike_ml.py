@@ -8,9 +8,9 @@ import torch
 
 from bench.api import Optics, track_of
 from bench.config import make_method
+from bench.degradation import NoiseLevel, blur_valid, degrade
 from bench.images import load_image
 from bench.metrics import psf_snr
-from bench.physics import NoiseLevel, blur_valid, degrade
 from bench.psf_model import zernike_psf_model
 from bench.registry import load_registry
 

@@ -1,0 +1,87 @@
+"""The steps every training recipe takes, read from its composed configuration (``bench/conf/train/``).
+
+A recipe (``train_*`` next to the networks it trains, in ``methods/_*.py``)
+calls :func:`start_training` (resolved configuration, seeded initialisation,
+log beside the checkpoint), :func:`validation_set` and :func:`fit_stage` for
+each of its stages (the sampler and :func:`bench.learn.loop.fit` with that
+stage's settings), and writes :func:`training_card` with
+:func:`bench.learn.checkpoints.save_checkpoint`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+from bench.learn.loop import Progress, TrainingLog, fit
+from bench.learn.sampler import DegradationSampler, Degradations, TrainingBatch, validation_batches
+
+__all__ = ["fit_stage", "start_training", "training_card", "validation_set"]
+
+
+def start_training(config: Any, checkpoint: Path) -> tuple[dict[str, Any], torch.device, TrainingLog]:
+    """Resolve a composed training configuration, seed the network initialisation, open the log beside ``checkpoint``."""
+    from omegaconf import OmegaConf
+
+    resolved = OmegaConf.to_container(config, resolve=True)
+    if not isinstance(resolved, dict):
+        raise TypeError(
+            f"a training configuration is a mapping (bench.config.compose_training), got {type(resolved).__name__}"
+        )
+    cfg = {str(key): value for key, value in resolved.items()}
+    torch.manual_seed(cfg["seed"])
+    return cfg, torch.device(cfg["device"]), TrainingLog(Path(checkpoint).with_suffix(".log.csv"))
+
+
+def validation_set(
+    cfg: Mapping[str, Any], degradations: Degradations, device: torch.device, *, seed_shift: int = 0
+) -> list[TrainingBatch]:
+    """The configured validation batches (``cfg["validation"]``) for one training stage."""
+    v = cfg["validation"]
+    return validation_batches(
+        degradations, seed=cfg["seed"] + seed_shift, count=v["batches"], batch_size=v["batch_size"], device=device,
+        **cfg.get("sampler", {}),
+    )  # fmt: skip
+
+
+def fit_stage(
+    cfg: Mapping[str, Any],
+    stage: str,
+    network: nn.Module,
+    degradations: Degradations,
+    device: torch.device,
+    log: TrainingLog,
+    progress: Progress | None,
+    *,
+    loss: Callable[[TrainingBatch], torch.Tensor],
+    validate: Callable[[], Mapping[str, float]],
+    seed_shift: int = 0,
+) -> dict[str, float]:
+    """:func:`bench.learn.loop.fit` one stage with the settings of ``cfg[stage]`` (steps, batch size, learning rate)."""
+    settings = cfg[stage]
+    # The optional ``sampler`` section holds DegradationSampler keywords (pool size, PSF bank).
+    sampler = DegradationSampler(degradations, seed=cfg["seed"] + seed_shift, device=device, **cfg.get("sampler", {}))
+    return fit(
+        network, loss, sampler,
+        stage=stage, steps=settings["steps"], batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"], validate=validate,
+        validate_every=cfg["validation"]["every"], log=log, progress=progress,
+        max_minutes=settings.get("max_minutes"),
+    )  # fmt: skip
+
+
+def training_card(config: Any, figures: Mapping[str, float], log: TrainingLog) -> dict[str, Any]:
+    """What a checkpoint's JSON card records besides what :func:`bench.learn.checkpoints.save_checkpoint` adds."""
+    from omegaconf import OmegaConf
+
+    last_of_stage = {row["stage"]: row for row in log.rows}
+    return {
+        "command": f"bench train {config.method} preset={config.preset}",
+        "config": OmegaConf.to_container(config, resolve=True),
+        "validation": dict(figures),
+        "training_minutes": round(sum(row["minutes"] for row in last_of_stage.values()), 1),
+        "log": log.path.name,
+    }
