@@ -66,6 +66,10 @@ class NoiseLevel:
         for key in ("sigma", "alpha", "beta", "salt_pepper"):
             if getattr(self, key) < 0:
                 raise ValueError(f"noise {key} must be >= 0, got {getattr(self, key)}")
+        if self.salt_pepper > 1:
+            raise ValueError(f"noise salt_pepper is a probability per pixel, in [0, 1]; got {self.salt_pepper}")
+        if self.bits is not None and self.bits < 1:
+            raise ValueError(f"noise bits must be a positive bit depth or null (no quantization), got {self.bits}")
         if self.model == "poisson-gaussian" and (self.alpha or self.beta):
             raise ValueError("alpha/beta belong to model 'deepblur'; use gain/sigma with 'poisson-gaussian'")
         if self.model == "deepblur" and (self.gain is not None or self.sigma):

@@ -90,6 +90,8 @@ BAD_INPUTS = [
     ([*RUN, "dataset.seed=abc"], "dataset.seed=abc is not an integer"),
     ([*RUN, "dataset.size=-5"], "size must be >= 16"),
     ([*RUN, "noise_levels.high.sigma=abc"], "dataset 'smoke' cannot be built"),
+    ([*RUN, "noise_levels.high.bits=0"], "noise bits must be a positive bit depth or null"),
+    ([*RUN, "noise_levels.high.salt_pepper=2"], "noise salt_pepper is a probability per pixel, in [0, 1]"),
     ([*RUN, "device=tpu"], "device must be cpu, cuda or cuda:N, got 'tpu'"),
     ([*RUN, "save_outputs=maybe"], "save_outputs must be true or false, got 'maybe'"),
     (["run", "--dataset", "smoke", "--method", "identity", "out="], "out must be a folder path"),
