@@ -365,5 +365,5 @@ def parameters(plugin: type) -> dict[str, Any]:
 
     They are the keyword-only arguments of ``__init__``; each must have a default.
     """
-    signature = inspect.signature(plugin.__init__)
+    signature = inspect.signature(plugin)
     return {p.name: p.default for p in signature.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}

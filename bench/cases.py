@@ -142,5 +142,6 @@ class CaseStore:
     @staticmethod
     def _read_case(case_id: str, path: Path, meta: Mapping[str, Any]) -> Case:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] if k in archive else None for k in _ARRAYS}
-        return Case(case_id, arrays["y"], arrays["x"], arrays["psf"], dict(meta))
+            y = archive["y"]
+            optional = {k: archive[k] if k in archive else None for k in _ARRAYS if k != "y"}
+        return Case(case_id, y, optional["x"], optional["psf"], dict(meta))

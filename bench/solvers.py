@@ -21,7 +21,7 @@ images: every FFT, padding and difference runs over the spatial axes.
 from __future__ import annotations
 
 import math
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -182,8 +182,8 @@ def richardson_lucy(
     size = y.shape[2:]
     dims = tuple(range(-len(size), 0))
     omega = tuple(n + 2 * r for n, r in zip(size, radii))
-    interior = (..., *(slice(r, r + n) for r, n in zip(radii, size)))
-    scene = (..., *(slice(0, n) for n in omega))
+    interior: tuple[Any, ...] = (..., *(slice(r, r + n) for r, n in zip(radii, size)))
+    scene: tuple[Any, ...] = (..., *(slice(0, n) for n in omega))
     if boundary == "valid":
         data, data_region = y, interior
         fft_shape = tuple(_fast_length(n) for n in omega)
@@ -455,11 +455,11 @@ def _divergence_of_normal(u: torch.Tensor, epsilon: float) -> torch.Tensor:
     for gradient in gradients[1:]:
         squares = squares + gradient.square()
     norm = torch.sqrt(squares + epsilon**2)
-    divergence = None
+    divergence = torch.zeros_like(u)
     for axis, gradient in zip(axes, gradients):
         normal = gradient / norm
         shifted = F.pad(normal.narrow(axis, 0, normal.shape[axis] - 1), _end_widths(axis, (1, 0)))
-        divergence = normal - shifted if divergence is None else divergence + normal - shifted
+        divergence = divergence + normal - shifted
     return divergence
 
 
