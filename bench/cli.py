@@ -294,7 +294,7 @@ def _print_plan(outcome) -> int:
     table = Table(title=f"would compute (into {outcome.out})", title_justify="left")
     for column in ("label", "cases", "why"):
         table.add_column(column)
-    plan = {}
+    plan: dict[tuple[str, str], list[str]] = {}
     for entry in outcome.plan:
         plan.setdefault((entry["label"], entry["reason"]), []).append(entry["case_id"])
     for (label, reason), case_ids in plan.items():
@@ -359,6 +359,8 @@ def _train(args: argparse.Namespace) -> int:
     if target != args.method:
         console.print(f"{args.method} uses the networks of {target}: training {target}")
     target_cls = registry.method(target)
+    if not issubclass(target_cls, LearnedMethod):
+        raise ValueError(f"{args.method!r} trains the networks of {target!r}, which is not a learned method")
     cfg = compose_training(target, args.overrides)
     checkpoint = args.out or target_cls.checkpoint_path(cfg.preset)
     if Path(checkpoint).is_dir():

@@ -182,7 +182,7 @@ def splat(
     radii = [int(np.ceil(4 * sigma.max())) for sigma in sigmas]
     per_spot = int(np.prod([2 * r + 1 for r in radii]))
     chunk = max(1, _SPLAT_CHUNK // per_spot)
-    total = np.zeros(size)
+    total: np.ndarray = np.zeros(size)
     for first in range(0, len(flux), chunk):
         spots = slice(first, first + chunk)
         weights = flux[spots].reshape(-1, *(1,) * len(shape))
