@@ -32,7 +32,7 @@ from torchvision.models.resnet import BasicBlock
 from bench.api import LearnedMethod
 from bench.learn.checkpoints import load_checkpoint, save_checkpoint
 from bench.learn.inputs import standardize
-from bench.learn.recipe import fit_stage, start_training, training_card, validation_set
+from bench.learn.recipe import fit_stage, reuse_stage, start_training, training_card, validation_set
 from bench.learn.sampler import Degradations
 from bench.learn.scores import mean_psf_snr, mean_psnr
 from bench.operators import FFTConvolver, pad, psf_to_otf
@@ -290,12 +290,7 @@ def train_deepblur(config: Any, checkpoint: Path, progress=None) -> dict[str, fl
     networks = {name: net.to(device) for name, net in build_deepblur(architecture).items()}
     identification, deblurring = networks["identification"], networks["deblurring"]
 
-    if cfg["identification"].get("init"):
-        trained = load_checkpoint(
-            cfg["identification"]["init"], build_deepblur, recreate=f"bench train {config.method}"
-        )
-        identification.load_state_dict(trained["identification"].state_dict())
-    else:
+    if not reuse_stage(cfg, "identification", identification, build_deepblur):
         id_val = validation_set(cfg, id_data, device, seed_shift=0)
         fit_stage(
             cfg, "identification", identification, id_data, device, log, progress,

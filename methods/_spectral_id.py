@@ -32,8 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.identification import EVEN_MODES, ODD_MODES, choose_reflection, frequency_radius, welch_power
-from bench.learn.checkpoints import load_checkpoint, save_checkpoint
-from bench.learn.recipe import fit_stage, start_training, training_card, validation_set
+from bench.learn.checkpoints import save_checkpoint
+from bench.learn.recipe import fit_stage, reuse_stage, start_training, training_card, validation_set
 from bench.learn.sampler import Degradations, TrainingBatch
 from bench.learn.scores import mean_psf_snr, mean_psnr
 from bench.methods._deepblur import UnrolledDouglasRachford
@@ -221,10 +221,7 @@ def train_spectral(config: Any, checkpoint: Path, progress: Any = None) -> dict[
     network = networks["identification"]
     val = validation_set(cfg, data, device)
     figures: dict[str, float] = {}
-    if settings.get("init"):
-        trained = load_checkpoint(settings["init"], build_spectral, recreate=f"bench train {config.method}")
-        network.load_state_dict(trained["identification"].state_dict())
-    else:
+    if not reuse_stage(cfg, "identification", network, build_spectral):
         generator = torch.Generator().manual_seed(cfg["seed"])
 
         def loss(batch: TrainingBatch) -> torch.Tensor:

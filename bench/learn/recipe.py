@@ -4,7 +4,8 @@ A recipe (``train_*`` next to the networks it trains, in ``methods/_*.py``)
 calls :func:`start_training` (resolved configuration, seeded initialisation,
 log beside the checkpoint), :func:`validation_set` and :func:`fit_stage` for
 each of its stages (the sampler and :func:`bench.learn.loop.fit` with that
-stage's settings), and writes :func:`training_card` with
+stage's settings), or :func:`reuse_stage` for a stage whose ``init`` names a
+trained checkpoint, and writes :func:`training_card` with
 :func:`bench.learn.checkpoints.save_checkpoint`.
 """
 
@@ -16,10 +17,11 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
+from bench.learn.checkpoints import load_checkpoint
 from bench.learn.loop import Progress, TrainingLog, fit
 from bench.learn.sampler import DegradationSampler, Degradations, TrainingBatch, validation_batches
 
-__all__ = ["fit_stage", "start_training", "training_card", "validation_set"]
+__all__ = ["fit_stage", "reuse_stage", "start_training", "training_card", "validation_set"]
 
 
 def start_training(config: Any, checkpoint: Path) -> tuple[dict[str, Any], torch.device, TrainingLog]:
@@ -85,3 +87,19 @@ def training_card(config: Any, figures: Mapping[str, float], log: TrainingLog) -
         "training_minutes": round(sum(row["minutes"] for row in last_of_stage.values()), 1),
         "log": log.path.name,
     }
+
+
+def reuse_stage(
+    cfg: Mapping[str, Any], stage: str, network: nn.Module, build: Callable[[Mapping[str, Any]], dict[str, nn.Module]]
+) -> bool:
+    """Load ``network`` from the checkpoint that ``cfg[stage]["init"]`` names, if any; True when it did.
+
+    The stage is then not trained: its network is the one stored under ``stage``
+    in that checkpoint (whose card's command trains it).
+    """
+    source = cfg[stage].get("init")
+    if not source:
+        return False
+    trained = load_checkpoint(source, build, recreate=f"bench train {cfg['method']}")
+    network.load_state_dict(trained[stage].state_dict())
+    return True
