@@ -455,10 +455,16 @@ def _divergence_of_normal(u: torch.Tensor, epsilon: float) -> torch.Tensor:
     for gradient in gradients[1:]:
         squares = squares + gradient.square()
     norm = torch.sqrt(squares + epsilon**2)
-    divergence = torch.zeros_like(u)
-    for axis, gradient in zip(axes, gradients):
+
+    def backward_difference(axis: int, gradient: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         normal = gradient / norm
-        shifted = F.pad(normal.narrow(axis, 0, normal.shape[axis] - 1), _end_widths(axis, (1, 0)))
+        return normal, F.pad(normal.narrow(axis, 0, normal.shape[axis] - 1), _end_widths(axis, (1, 0)))
+
+    # The first axis starts the sum (no zeros tensor: this runs at every RL-TV iteration).
+    normal, shifted = backward_difference(axes[0], gradients[0])
+    divergence = normal - shifted
+    for axis, gradient in zip(axes[1:], gradients[1:]):
+        normal, shifted = backward_difference(axis, gradient)
         divergence = divergence + normal - shifted
     return divergence
 
