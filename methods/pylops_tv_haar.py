@@ -8,7 +8,6 @@ import pylops
 from bench.methods._pylops import SplitBregmanTV, haar_details
 from bench.rules import RULES
 
-#: lambda = 3.4 * max(sigma_hat, 1e-4) ** 2, see the class Notes.
 LAM = RULES["pylops_tv_haar.lam"]
 
 
@@ -42,12 +41,12 @@ class Method(SplitBregmanTV):
     coefficients (``bench.methods._pylops.haar_details``; penalising the
     approximation too would pull the mean towards 0, since PyLops starts the
     split variables at 0). The slides of seed 003 found this combination
-    sharpest. Here it ties TV: with :math:`\lambda = 3.4\,\hat\sigma^2`
-    (``RULES["pylops_tv_haar.lam"]``, refitted by ``python calibration/noise_rules.py``;
-    fitted on 7 training images at the four provisional noise levels,
-    :math:`\hat\sigma` from :func:`bench.operators.estimate_noise_std`) it
-    scores 26.46 dB mean PSNR against 26.45 dB for TV, and run to
-    convergence it is not better than TV either. A larger Haar penalty
+    sharpest. Here it ties TV on training images (refit of
+    ``python calibration/noise_rules.py``), and run to convergence it is not
+    better than TV either. :math:`\lambda = c \max(\hat\sigma, \sigma_0)^p`,
+    :math:`\hat\sigma` from :func:`bench.operators.estimate_noise_std` and
+    :math:`c, p, \sigma_0` the rule ``RULES["pylops_tv_haar.lam"]`` of
+    :mod:`bench.rules`, fitted on training images by that script. A larger Haar penalty
     ``rho_haar`` cost up to 3 dB on noiseless data within the 20 x 5 LSQR
     budget (about 0.6 s per 256 x 256 image with a 31 x 31 PSF on one core).
     The references are those of ``pylops_tv``.

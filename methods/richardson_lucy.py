@@ -39,21 +39,16 @@ class Method(BaseMethod):
     -----
     .. math::
         u_{k+1} = \frac{u_k}{A^{\mathsf T}\mathbb 1}\, A^{\mathsf T}\!\left(\frac{y}{A u_k}\right),
-        \qquad K = \min\!\left(K_{max},\ \operatorname{round}(0.15\,\hat\sigma^{-5/4})\right)
+        \qquad K = \min\!\left(K_{max},\ \operatorname{round}(c\,\hat\sigma^{p})\right)
 
     (:func:`bench.solvers.richardson_lucy_from_noise`), from a flat start, :math:`\hat\sigma`
     the wavelet MAD noise estimate of ``y`` floored at :data:`bench.rules.NOISE_FLOOR`,
     the rule ``RULES["richardson_lucy.num_iter"]`` of :mod:`bench.rules`.
     Without a stop RL converges to the maximum-likelihood estimate, which
-    amplifies noise: at the high level 100 iterations give 13.8 dB against
-    17.4 for the input. The rule :math:`K = c\,\hat\sigma^{-p}` was calibrated
-    on the 18 training images at the four provisional noise levels:
-    :math:`c = 0.15, p = 5/4` maximised the mean PSNR (``python calibration/noise_rules.py``
-    refits it) (noiseless 35.6 / low
-    26.5 / medium 24.1 / high 22.9 dB, within 1 dB of the best count per
-    image chosen with the ground truth: 35.9 / 27.5 / 24.7 / 23.4). It gives
-    on average 30, 7 and 3.5 iterations at the low, medium and high levels,
-    and the cap on noiseless data. The
+    amplifies noise, so the count falls with the noise (:math:`p < 0`).
+    :math:`c, p` are fitted to the mean PSNR on training images by
+    ``python calibration/noise_rules.py``, which prints them and the PSNR
+    they reach (every iterate of one solve per case is scored). The
     discrepancy principle (stop when the mean squared residual reaches
     :math:`\tau\hat\sigma^2`) did worse at every :math:`\tau` tried (0.9-2):
     the MAD estimate is below the root mean square of Poisson noise on

@@ -43,8 +43,8 @@ class Method(BaseMethod):
     .. math::
         u_{k+1} = \frac{u_k}{A^{\mathsf T}\mathbb 1 - \lambda \operatorname{div}
         (\nabla u_k / |\nabla u_k|_\varepsilon)} A^{\mathsf T}\!\left(\frac{y}{A u_k}\right),
-        \quad \lambda = \min(0.3\,\hat\sigma, 0.2),
-        \quad K = \min(K_{max}, \operatorname{round}(0.068\,\hat\sigma^{-3/2}))
+        \quad \lambda = \min(c_\lambda \hat\sigma^{p_\lambda}, 0.2),
+        \quad K = \min(K_{max}, \operatorname{round}(c_K \hat\sigma^{p_K}))
 
     (:func:`bench.solvers.richardson_lucy_from_noise`), :math:`\hat\sigma` the wavelet MAD
     noise estimate of ``y`` (:func:`bench.solvers.noise_std`, floored at
@@ -55,17 +55,14 @@ class Method(BaseMethod):
     well below the weight a converged TV solution of noisy data needs: on
     the training images PSNR still peaks after a few iterations at the
     medium and high levels for every :math:`\lambda` tried, so the count is
-    set from the noise as for ``richardson_lucy``. :math:`\lambda = c\,\hat\sigma`
-    with :math:`c \in \{0.1, 0.3, 1\}` and :math:`\lambda = c\,\hat\sigma^2/\bar y`
-    (the Poisson scaling) with :math:`c \in \{1, 3\}` were compared on 9 of the
-    18 training images at the four provisional noise levels; :math:`c = 0.3`
-    with the count rule fitted to it was best; :math:`c = 1` and the Poisson
-    scaling were worse (the latter is too strong on dark images). On all 18
-    training images this gives noiseless 35.6 / low 27.4 / medium 24.3 /
-    high 22.8 dB, against 35.6 / 26.5 / 24.1 / 22.9 for ``richardson_lucy``:
-    TV helps at low noise, not at high noise. The 0.2 cap only matters for
-    :math:`\hat\sigma > 0.67`. On noiseless data :math:`\lambda` is about 1e-4
-    and the method is RL.
+    set from the noise as for ``richardson_lucy``. The weight rule and the
+    count rule are fitted jointly to the mean PSNR on training images by
+    ``python calibration/noise_rules.py`` (the count refitted at each weight
+    scale), which prints the constants and the PSNR they reach; a Poisson
+    scaling :math:`\lambda = c\,\hat\sigma^2/\bar y` was too strong on dark
+    images. TV helps at low noise, not at high noise, against
+    ``richardson_lucy``. The 0.2 cap keeps the denominator positive; on
+    noiseless data :math:`\lambda` is tiny and the method is RL.
 
     References
     ----------

@@ -28,19 +28,16 @@ class Method(InverseFilter):
     .. math::
         \hat X = \frac{\overline{H}\, \tilde Y}{|H|^2 + w |D|^2}, \quad
         |D|^2 = 4\sin^2(\pi\nu_x) + 4\sin^2(\pi\nu_y), \quad
-        w = 31.6 \max(\hat\sigma, \sigma_0)^{3/2} \text{ if weight is None}
+        w = c \max(\hat\sigma, \sigma_0)^p \text{ if weight is None}
 
     (:func:`bench.solvers.regularized_inverse` with ``regularizer="gradient"``),
     :math:`\hat\sigma` the wavelet MAD noise estimate of ``y``
     (:func:`bench.solvers.noise_std`) and :math:`\sigma_0` =
-    :data:`bench.rules.NOISE_FLOOR` (3e-4). The rule :math:`w = c\,\hat\sigma^p`
-    (``RULES["tikhonov.weight"]`` in :mod:`bench.rules`, refitted by
-    ``python calibration/noise_rules.py``) was calibrated on the 18 training images at the four provisional noise
-    levels: :math:`p = 3/2, c = 31.6` maximised the mean PSNR (noiseless 33.2
-    / low 26.8 / medium 24.6 / high 23.4 dB, within 0.5 dB of the best
-    weight chosen per image with the ground truth); :math:`p = 1` and
-    :math:`p = 2` were within 0.3 dB at the noisy levels. The discrepancy
-    principle did worse, for the reasons given in ``wiener``.
+    :data:`bench.rules.NOISE_FLOOR`. :math:`c, p` are the rule
+    ``RULES["tikhonov.weight"]`` of :mod:`bench.rules`, fitted to the mean
+    PSNR on training images by ``python calibration/noise_rules.py``, which
+    prints them and the PSNR they reach. The discrepancy principle did
+    worse, for the reasons given in ``wiener``.
 
     About 3 ms per 256 x 256 image on 2 CPU cores, the noise estimate included.
 

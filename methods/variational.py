@@ -68,16 +68,16 @@ class Method(BaseMethod):
 
     The method is not told the noise. With :math:`\hat\sigma =
     \max(\text{estimate\_noise\_std}(y), \sigma_0)`, :math:`\lambda =
-    c\,\hat\sigma^2` for L2 (the MAP scaling) and :math:`\lambda =
-    c\,\hat\sigma^2 / \bar y` for KL (:math:`\bar y / \hat\sigma^2` estimates
-    the photon gain that scales a Poisson log-likelihood). :math:`c` and
-    :math:`\sigma_0` (``RULES["variational[data=..,prior=..].lam"]``, refitted by
-    ``python calibration/noise_rules.py``) were fitted per (data, prior) to the mean PSNR over 7
-    training images at the four provisional noise levels: KL + TV 26.07 dB,
-    L2 + TV 25.97 dB; on 6 other training images L2 + TV led by 0.13 dB and
-    0.02 in SSIM, so the simpler L2 is the default. With the L1 prior even
-    the best weight per image stays below the input PSNR at every noisy
-    level.
+    c\,\hat\sigma^p` for L2 (:math:`p` near the MAP scaling 2) and
+    :math:`\lambda = c\,\hat\sigma^p / \bar y` for KL (:math:`\bar y /
+    \hat\sigma^2` estimates the photon gain that scales a Poisson
+    log-likelihood). :math:`c, p, \sigma_0` are the rule
+    ``RULES["variational[data=..,prior=..].lam"]`` of :mod:`bench.rules`,
+    fitted per (data, prior) to the mean PSNR on training images by
+    ``python calibration/noise_rules.py``, which prints them and the PSNR
+    they reach. KL + TV and L2 + TV tie there, so the simpler L2 is the
+    default. With the L1 prior even the best weight per image stays below
+    the input PSNR at every noisy level.
 
     References
     ----------
@@ -134,7 +134,7 @@ class Method(BaseMethod):
         sigma = sigma.to(device=y.device, dtype=y.dtype).view(1, 1, 1, 1)
         if self.lam is not None:
             return torch.full_like(sigma, self.lam), sigma
-        rule = RULES[f"variational[data={self.data},prior={self.prior}].lam"]  # lambda = c * max(sigma_hat, sigma_0)**2
+        rule = RULES[f"variational[data={self.data},prior={self.prior}].lam"]  # lambda = c * max(sigma_hat, sigma_0)**p
         lam = NoiseRule(self.lam_scale or rule.scale, rule.power, self.sigma_floor or rule.floor)(sigma)
         if self.data == "kl":
             lam = lam / y.mean(dim=(-2, -1), keepdim=True).clamp(min=1e-3)

@@ -24,23 +24,20 @@ class Method(InverseFilter):
     -----
     .. math::
         \hat X = \frac{\overline{H}\, \tilde Y}{|H|^2 + w}, \qquad
-        w = \max(\hat\sigma, \sigma_0) \text{ if weight is None}
+        w = c \max(\hat\sigma, \sigma_0)^p \text{ if weight is None}
 
     (:func:`bench.solvers.regularized_inverse` with ``regularizer="identity"``),
     :math:`\hat\sigma` the wavelet MAD noise estimate of ``y``
     (:func:`bench.solvers.noise_std`) and :math:`\sigma_0` =
-    :data:`bench.rules.NOISE_FLOOR` (3e-4). The rule :math:`w = c\,\hat\sigma^p`
-    (``RULES["wiener.weight"]`` in :mod:`bench.rules`, refitted by
-    ``python calibration/noise_rules.py``) was calibrated on the 18 training images at the four provisional noise
-    levels (256 x 256, 31 x 31 Fresnel PSFs): :math:`p = 1, c = 1` maximised
-    the mean PSNR, within 0.6 dB of the best weight chosen per image with the
-    ground truth (noiseless 33.5 / low 25.5 / medium 22.2 / high 20.2 dB
-    against 33.9 / 26.1 / 22.7 / 20.8). The discrepancy principle did worse:
+    :data:`bench.rules.NOISE_FLOOR`. :math:`c, p` are the rule
+    ``RULES["wiener.weight"]`` of :mod:`bench.rules`, fitted to the mean
+    PSNR on training images by ``python calibration/noise_rules.py``, which
+    prints them and the PSNR they reach. The discrepancy principle did worse:
     the PSFs are band-limited, so the noise above their cut-off stays in the
     residual for every :math:`w` and the residual hardly depends on the
     weight; and the MAD estimate is below the root mean square of
     Poisson noise on images with dark regions, which drove :math:`w` to 0
-    there (mean PSNR 18-21 dB at the noisy levels). The floor stands for the
+    there. The floor stands for the
     model error of noiseless data (padding, PSF truncation).
 
     About 3 ms per 256 x 256 image on 2 CPU cores, the noise estimate included.
