@@ -19,6 +19,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 import types
+from typing import cast
 
 _MISSING_OP_ERROR = "operator torchvision::nms does not exist"
 
@@ -50,7 +51,7 @@ class _TorchvisionGuard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             return None
         sys.meta_path.remove(self)
         ensure_torchvision_importable()
-        imported = sys.modules["torchvision"].__spec__
+        imported = cast(importlib.machinery.ModuleSpec, sys.modules["torchvision"].__spec__)  # an imported module's
         spec = importlib.machinery.ModuleSpec(name, self, origin=imported.origin, is_package=True)
         spec.submodule_search_locations = imported.submodule_search_locations
         spec.has_location = imported.has_location
@@ -70,4 +71,4 @@ def _declare_torchvision_ops() -> None:
     for op in ("nms", "qnms"):
         library.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
     # Keep the library object alive: dropping it would unregister the schemas.
-    _declare_torchvision_ops.library = library
+    setattr(_declare_torchvision_ops, "library", library)

@@ -301,7 +301,7 @@ class LearnedMethod(BaseMethod):
     #: The ``bench train`` target whose checkpoint this method loads (None: itself).
     trained_by: ClassVar[str | None] = None
     #: cpu and gpu checkpoints are different budgets: every row says which one it used.
-    label_parameters = ("preset",)
+    label_parameters: ClassVar[tuple[str, ...]] = ("preset",)
     preset: str
 
     @classmethod

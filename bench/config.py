@@ -15,7 +15,7 @@ import re
 import types
 import typing
 from importlib.resources import files
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -144,7 +144,7 @@ def _hydra_call(call: Callable[[], DictConfig], overrides: Sequence[str], source
 
 def make_dataset(cfg: DictConfig, registry: Registry) -> tuple[BaseDataset, dict[str, Any]]:
     """Instantiate the configured dataset; returns it and its resolved parameters."""
-    params = OmegaConf.to_container(cfg.dataset, resolve=True)
+    params = cast(dict[str, Any], OmegaConf.to_container(cfg.dataset, resolve=True))  # a mapping in config.yaml
     name = params.pop("name")
     dataset_cls = registry.dataset(name)
     accepted = parameters(dataset_cls)
@@ -165,7 +165,9 @@ def make_dataset(cfg: DictConfig, registry: Registry) -> tuple[BaseDataset, dict
 def method_parameters(method_cls: type[BaseMethod], overrides: Sequence[str] = ()) -> dict[str, Any]:
     """A method's defaults with ``param=value`` overrides applied; unknown names raise, listing the parameters."""
     defaults = parameters(method_cls)
-    given: Mapping[str, Any] = OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides))) if overrides else {}
+    given = (
+        cast(Mapping[str, Any], OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)))) if overrides else {}
+    )
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         raise ValueError(
@@ -181,7 +183,7 @@ def check_types(plugin: type, given: Mapping[str, Any], name: str, defaults: Map
     ``name`` formats a parameter's name for the message (``wiener.{}``).
     """
     try:
-        hints = typing.get_type_hints(plugin.__init__)
+        hints = typing.get_type_hints(getattr(plugin, "__init__"))  # the class's own (mypy: misc)
     except Exception:  # an annotation that does not resolve: the plugin checks its own values
         return
     for key, value in given.items():

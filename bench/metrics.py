@@ -27,6 +27,7 @@ import functools
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import numpy as np
 import scipy.ndimage
@@ -219,7 +220,7 @@ class CaseScorer:
         self.x, self.y, self.psf = x, y, psf
         self.scoring = scoring or Scoring()
         self.data_range = data_range
-        self._blurred_x: dict[int, np.ndarray] = {}
+        self._blurred_x: dict[tuple[int, ...], np.ndarray] = {}
 
     @classmethod
     def for_case(cls, case: Case) -> CaseScorer:
@@ -228,11 +229,11 @@ class CaseScorer:
 
     @functools.cached_property
     def _ringing(self) -> RingingReference:
-        return RingingReference(self.y)
+        return RingingReference(cast(np.ndarray, self.y))  # used only when y is given
 
     @functools.cached_property
     def _ssim(self) -> SSIMReference:
-        return SSIMReference(self.x, data_range=self.data_range)
+        return SSIMReference(cast(np.ndarray, self.x), data_range=self.data_range)  # used only when x is given
 
     def __call__(self, x_hat: np.ndarray, psf_hat: np.ndarray | None) -> dict[str, float]:
         """Every metric that the available references allow for one estimate; missing ones are NaN."""
@@ -270,10 +271,11 @@ class CaseScorer:
 
     def _reblur_psnr(self, psf_hat: np.ndarray) -> float:
         r""":func:`reblur_psnr` with :math:`h \star x` kept per common PSF canvas size."""
-        size = _common_size(self.psf, psf_hat)
+        psf = cast(np.ndarray, self.psf)  # called only when the case has a PSF
+        size = _common_size(psf, psf_hat)
         if size not in self._blurred_x:
             x = np.asarray(self.x, dtype=np.float64)
-            self._blurred_x[size] = scipy.signal.fftconvolve(x, normalize_psf(self.psf, size), mode="same")
+            self._blurred_x[size] = scipy.signal.fftconvolve(x, normalize_psf(psf, size), mode="same")
         blurred = self._blurred_x[size]
         estimate = scipy.signal.fftconvolve(
             np.asarray(self.x, dtype=np.float64), normalize_psf(psf_hat, size), mode="same"
@@ -410,7 +412,8 @@ class RingingReference:
         self.y = y
         planes = (0.0,) * (np.ndim(y) - 2)  # volumes: smoothing, distance and median are lateral, plane by plane
         smooth = scipy.ndimage.gaussian_filter(np.asarray(y, dtype=np.float64), (*planes, 1.0, 1.0))
-        self.bright = None if np.ptp(smooth) == 0 else smooth > threshold_otsu(smooth)
+        self.bright: np.ndarray | None = None if np.ptp(smooth) == 0 else smooth > threshold_otsu(smooth)
+        self.distance: np.ndarray | None
         if self.bright is None:
             self.distance = None
         else:
@@ -425,7 +428,8 @@ class RingingReference:
         if self.bright is None:
             return math.nan
         if scale_px not in self._scales:
-            halo = (self.distance > scale_px / 2) & (self.distance <= 3 * scale_px)
+            distance = cast(np.ndarray, self.distance)  # set whenever bright is
+            halo = (distance > scale_px / 2) & (distance <= 3 * scale_px)
             halo_at = np.flatnonzero(halo)
             window = 2 * max(1, round(scale_px)) + 1
             valid = self.bright.any() and halo_at.size >= 16
@@ -485,7 +489,7 @@ def line_profile(image: np.ndarray, *, axis: int, positions: tuple[int, ...] | l
     positions = sorted(int(p) for p in positions)
     if len(positions) < 2:
         raise ValueError(f"line_profile needs at least 2 line positions, got {positions}")
-    reach = max(1, min(np.diff(positions)) // 3)
+    reach = max(1, cast(int, min(np.diff(positions))) // 3)
     peaks = []
     for position in positions:
         low, high = max(0, position - reach), min(len(profile), position + reach + 1)

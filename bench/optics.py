@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any, cast
 
 import numpy as np
 
@@ -57,7 +58,8 @@ def optics_meta(optics: Optics) -> dict[str, float | None]:
 
 def default_psf_size(optics: Optics) -> int:
     """Odd side covering five Airy first-zero radii (0.61 lambda / NA), at least 15 px."""
-    radius_px = 5 * 0.61 * optics.wavelength_um / optics.na / optics.pixel_size_um
+    wavelength_um, na, pixel_size_um = (cast(float, v) for v in (optics.wavelength_um, optics.na, optics.pixel_size_um))
+    radius_px = 5 * 0.61 * wavelength_um / na / pixel_size_um
     return max(15, 2 * math.ceil(radius_px) + 1)
 
 
@@ -112,16 +114,17 @@ def model_psf(
     sample = immersion if model == "born-wolf" or sample_index is None else float(sample_index)
     depth = 0.0 if model == "born-wolf" else float(depth_um)
     factor = max(3, 2 * math.ceil((optics.fc / 0.25 - 1) / 2) + 1)
-    settings = {
+    settings: dict[str, Any] = {
         "NA": optics.na, "wvl": optics.wavelength_um, "ni": immersion, "ni0": immersion, "ns": sample, "pz": depth,
-        "dxy": optics.pixel_size_um / factor, "model": "scalar", "oversample_factor": 1, "normalize": False,
+        "dxy": cast(float, optics.pixel_size_um) / factor, "model": "scalar", "oversample_factor": 1, "normalize": False,
     }  # fmt: skip
     focus = depth
     if depth > 0 and sample != immersion:  # find the brightest plane on the axis
-        axis = np.linspace(0, 2 * depth + optics.wavelength_um, 201)
-        focus = float(axis[np.argmax(psfmodels.make_psf(axis, 1, **settings)[:, 0, 0])])
+        axis = np.linspace(0, 2 * depth + cast(float, optics.wavelength_um), 201)
+        # psfmodels takes an array of z, though its hint says int | Sequence[float]
+        focus = float(axis[np.argmax(psfmodels.make_psf(axis, 1, **settings)[:, 0, 0])])  # type: ignore[arg-type]
     z = focus + (np.arange(planes) - planes // 2) * (z_step_um or 0.0)
-    fine = psfmodels.make_psf(z, size * factor, **settings)
+    fine = psfmodels.make_psf(z, size * factor, **settings)  # type: ignore[arg-type]  # z: an array, as above
     psf = fine.reshape(planes, size, factor, size, factor).sum(axis=(2, 4))
     psf = psf[0] if planes == 1 else psf
     return psf / psf.sum()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.metadata
 import importlib.util
 import inspect
@@ -23,6 +25,8 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any, cast
 
 from bench.api import BaseDataset, BaseMethod
 
@@ -75,18 +79,19 @@ class Registry:
 
     def add(self, kind: str, plugin: object, source: str, stem: str | None = None) -> None:
         """Validate ``plugin`` and register it, or record why it was rejected."""
-        table = self.methods if kind == "method" else self.datasets
+        table: dict[str, Any] = self.methods if kind == "method" else self.datasets
+        checked = cast("type[BaseMethod] | type[BaseDataset]", plugin)  # once _validate has passed
         try:
             _validate(kind, plugin, stem)
-            if plugin.name in table:
+            if checked.name in table:
                 raise ValueError(
-                    f"duplicate {kind} name {plugin.name!r}, already registered by "
-                    f"{inspect.getmodule(table[plugin.name]).__name__}; rename one of them"
+                    f"duplicate {kind} name {checked.name!r}, already registered by "
+                    f"{cast(ModuleType, inspect.getmodule(table[checked.name])).__name__}; rename one of them"
                 )
         except (TypeError, ValueError) as error:
             self.broken.append(BrokenPlugin(kind, source, str(error)))
             return
-        table[plugin.name] = plugin
+        table[checked.name] = checked
 
 
 def _validate(kind: str, plugin: object, stem: str | None) -> None:
@@ -99,8 +104,9 @@ def _validate(kind: str, plugin: object, stem: str | None) -> None:
         raise TypeError(f"{plugin.__name__} must set a class attribute name = '<{kind} name>'")
     if stem is not None and name.replace("-", "_") != stem:
         raise ValueError(f"{kind} name {name!r} does not match its file {stem}.py; rename one so they agree")
-    own_init = plugin.__init__ is not object.__init__
-    for parameter in inspect.signature(plugin.__init__).parameters.values() if own_init else ():
+    init = getattr(plugin, "__init__")  # the class's own, not an instance's (mypy: misc)
+    own_init = init is not object.__init__
+    for parameter in inspect.signature(init).parameters.values() if own_init else ():
         if parameter.name == "self":
             continue
         if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
@@ -113,7 +119,7 @@ def _validate(kind: str, plugin: object, stem: str | None) -> None:
     if kind == "method":
         if not isinstance(plugin.__dict__.get("blind", getattr(plugin, "blind", None)), bool):
             raise TypeError(f"{name}: class attribute blind must be True or False")
-        run_args = list(inspect.signature(plugin.run).parameters)
+        run_args = list(inspect.signature(cast("type[BaseMethod]", plugin).run).parameters)
         if run_args not in (["self", "y", "psf"], ["self", "y", "psf", "optics"]):
             raise TypeError(
                 f"{name}: run must be defined as run(self, y, psf), or run(self, y, psf, optics=None) for a method "
@@ -159,10 +165,11 @@ def _load_folder(registry: Registry, folder: str) -> None:
             continue
         name = f"{FOLDER_PACKAGE}.{path.stem}_{hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:8]}"
         try:
-            spec = importlib.util.spec_from_file_location(name, path)
+            # a *.py path always has a spec and a source loader
+            spec = cast(importlib.machinery.ModuleSpec, importlib.util.spec_from_file_location(name, path))
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
-            spec.loader.exec_module(module)
+            cast(importlib.abc.Loader, spec.loader).exec_module(module)
         except Exception:
             sys.modules.pop(name, None)
             registry.broken.append(BrokenPlugin("method", str(path), traceback.format_exc(limit=-1).strip()))
@@ -188,4 +195,5 @@ def _cached_registry(plugin_folders: tuple[str, ...]) -> Registry:
     return registry
 
 
-load_registry.cache_clear = _cached_registry.cache_clear  # type: ignore[attr-defined]  (reload after installing a plugin)
+# load_registry.cache_clear(): reload after installing a plugin (setattr: a function has no such attribute to mypy)
+setattr(load_registry, "cache_clear", _cached_registry.cache_clear)

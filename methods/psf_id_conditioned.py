@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, ClassVar, Mapping, cast
 
 import numpy as np
 import torch
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from bench.api import LearnedMethod, Optics, Result, blind_track
 from bench.blind import deconvolve
 from bench.learn.checkpoints import load_checkpoint
-from bench.methods._deepblur import build_conditioned, train_conditioned
+from bench.methods._deepblur import ConditionedIdentificationNet, build_conditioned, train_conditioned
 from bench.rules import NOISE_FLOOR, RULES
 from bench.solvers import noise_std, richardson_lucy_operator
 
@@ -66,8 +66,8 @@ class Method(LearnedMethod):
     name = "psf-id-conditioned"
     blind = True
     references = (POSTER_REFERENCE,)
-    label_parameters = ("preset", "track")
-    test_params: Mapping[str, Any] = {"patch": 32, "stride": 32}
+    label_parameters: ClassVar[tuple[str, ...]] = ("preset", "track")
+    test_params: ClassVar[Mapping[str, Any]] = {"patch": 32, "stride": 32}
 
     def __init__(
         self,
@@ -85,7 +85,7 @@ class Method(LearnedMethod):
             raise ValueError(f"field must be 'uniform' or 'varying', got {field!r}")
         self.field, self.track = field, blind_track(track)
         self.preset, self.theta_max, self.patch, self.stride = preset, theta_max, patch, stride
-        self.network: torch.nn.Module | None = None
+        self.network: ConditionedIdentificationNet | None = None
 
     @classmethod
     def train(cls, config: Any, checkpoint: Path, progress: Any = None) -> Mapping[str, float]:
@@ -96,18 +96,21 @@ class Method(LearnedMethod):
 
     def prepare(self, device: torch.device) -> None:
         path = self.checkpoint_path(self.preset)
-        self.network = load_checkpoint(path, build_conditioned, recreate=self.recreate_command(self.preset))[
-            "identification"
-        ].to(device)
+        networks = load_checkpoint(path, build_conditioned, recreate=self.recreate_command(self.preset))
+        self.network = cast(ConditionedIdentificationNet, networks["identification"].to(device))
 
     def conditions(self, fc: float | None) -> tuple[torch.Tensor, torch.Tensor]:
         """The (f_c, theta_max) pairs the PSF is averaged over: one pair when both are known."""
-        net = self.network
-        fcs = torch.tensor([fc]) if fc is not None else torch.linspace(*net.fc_range, MARGINAL_POINTS)
+        net = cast(ConditionedIdentificationNet, self.network)  # set by prepare
+        fcs = (
+            torch.tensor([fc])
+            if fc is not None
+            else torch.linspace(*cast(tuple[float, float], net.fc_range), MARGINAL_POINTS)
+        )
         amplitudes = (
             torch.tensor([self.theta_max])
             if self.theta_max is not None
-            else torch.linspace(*net.theta_max_range, MARGINAL_POINTS)
+            else torch.linspace(*cast(tuple[float, float], net.theta_max_range), MARGINAL_POINTS)
         )
         grid_fc, grid_theta = torch.meshgrid(fcs, amplitudes, indexing="ij")
         return grid_fc.flatten(), grid_theta.flatten()
@@ -120,8 +123,9 @@ class Method(LearnedMethod):
         count = patches.shape[-1]
         patches = patches.transpose(1, 2).reshape(batch * count, 1, size, size)
         fcs, amplitudes = self.conditions(fc)
+        network = cast(ConditionedIdentificationNet, self.network)  # set by prepare
         psfs = torch.stack([
-            self.network(patches, fc.expand(len(patches)).to(y), amplitude.expand(len(patches)).to(y))
+            network(patches, fc.expand(len(patches)).to(y), amplitude.expand(len(patches)).to(y))
             for fc, amplitude in zip(fcs, amplitudes)
         ]).mean(dim=0)  # fmt: skip
         return psfs.view(batch, count, *psfs.shape[-2:])
@@ -138,7 +142,7 @@ class Method(LearnedMethod):
         sigma = float(noise_std(y, floor=NOISE_FLOOR)[0])
         size = min(self.patch, *y.shape[-2:])
         x_hat = richardson_lucy_operator(
-            y, *product_convolution(grid, tuple(y.shape[-2:]), size, self.stride),
+            y, *product_convolution(grid, cast(tuple[int, int], tuple(y.shape[-2:])), size, self.stride),
             num_iter=rule.iterations(sigma, max_iter=1000),
         )  # fmt: skip
         return Result(x_hat=x_hat, psf_hat=psf_hat, info={"conditioning": conditioning, "field": "varying"})

@@ -20,7 +20,7 @@ import io
 import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,9 @@ from bench.report.tables import (
     ranked_rows,
 )
 from bench.runfolder import Run
+
+if TYPE_CHECKING:
+    from matplotlib.colors import ListedColormap
 
 __all__ = ["render_page"]
 
@@ -138,7 +141,7 @@ def _ranking_table(rows: pd.DataFrame, metric: str | None) -> str:
             cells.append(_metric_td(row, m))
         for noise in noises if per_noise else []:
             match = rows[(rows["label"] == row["label"]) & (rows["noise"] == noise)]
-            cells.append(_metric_td(match.iloc[0], per_noise) if len(match) else "<td></td>")
+            cells.append(_metric_td(match.iloc[0], cast(str, per_noise)) if len(match) else "<td></td>")
         cells.append(_td(row["time_s_median"], format_seconds(row["time_s_median"])))
         memory = row["peak_memory_mb_median"]
         cells.append(_td(memory, f"{memory:.0f}" if np.isfinite(memory) else "–"))
@@ -191,7 +194,8 @@ def _metrics(rows: pd.DataFrame) -> list[str]:
 def _colors(labels: Sequence[str]) -> dict[str, Any]:
     import matplotlib.pyplot as plt
 
-    palette = plt.get_cmap("tab10" if len(labels) <= 10 else "tab20").colors
+    colormap = cast("ListedColormap", plt.get_cmap("tab10" if len(labels) <= 10 else "tab20"))  # both are listed
+    palette = cast(Sequence[Any], colormap.colors)  # a tuple of RGB tuples
     return {label: palette[i % len(palette)] for i, label in enumerate(sorted(labels))}
 
 
@@ -261,7 +265,7 @@ def _time_quality_figure(rows: pd.DataFrame, metric: str | None, colors: dict) -
 
     pooled = pooled_rows(rows)
     pooled = pooled[pooled["time_s_median"].gt(0) & pooled[f"{metric}_mean"].notna()] if metric else pooled.iloc[:0]
-    if pooled.empty:
+    if pooled.empty or metric is None:  # no metric: pooled is empty
         return ""
     figure, axis = plt.subplots(figsize=(11.5, 5.6))
     for i, (_, row) in enumerate(pooled.sort_values(f"{metric}_mean").iterrows()):
@@ -353,7 +357,8 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
     ]
     estimates = [(row.label, psf_hat, row) for row, _, psf_hat in restored if psf_hat is not None]
     psf_tiles = ([("true PSF", psf, None)] if psf is not None else []) + estimates
-    tiles = [("degraded input", y, None)] + ([("reference", x, None)] if x is not None else [])
+    tiles: list[tuple[str, np.ndarray, Any]] = [("degraded input", y, None)]
+    tiles += [("reference", x, None)] if x is not None else []
     if psf is not None and not estimates:  # no estimate to compare: the true PSF is one more tile
         tiles.append(("true PSF", psf, "psf"))
         psf_tiles = []
@@ -395,6 +400,10 @@ def _panel_figure(case_id: str, arrays: dict, rows: pd.DataFrame) -> str:
     return _figure_html(figure, caption, dpi=90)
 
 
+@overload
+def _orthogonal_views(image: np.ndarray, *, psf: bool = False) -> np.ndarray: ...
+@overload
+def _orthogonal_views(image: np.ndarray | None, *, psf: bool = False) -> np.ndarray | None: ...
 def _orthogonal_views(image: np.ndarray | None, *, psf: bool = False) -> np.ndarray | None:
     """A 2D view of an image or volume: an image as it is; a volume's xy plane with its xz plane below and its yz plane
     to the right, through the centre, z in voxels (Fiji's orthogonal views, blanks NaN); a 3D PSF's central xy plane."""

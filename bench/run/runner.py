@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -141,10 +141,10 @@ def run_benchmark(
     function called once per finished case of that label (a progress bar);
     ``log`` receives one line per skipped or broken method and per warning.
     """
-    for folder in plugins:
-        if not Path(folder).is_dir():
-            raise ValueError(f"--plugins {folder}: no such folder (give a folder of method plugin files)")
-    plugins = tuple(str(Path(folder).resolve()) for folder in plugins)
+    for plugin_folder in plugins:
+        if not Path(plugin_folder).is_dir():
+            raise ValueError(f"--plugins {plugin_folder}: no such folder (give a folder of method plugin files)")
+    plugins = tuple(str(Path(plugin_folder).resolve()) for plugin_folder in plugins)
     registry = load_registry(plugins)
     names = resolve_methods(methods, registry)
     broken = (
@@ -159,7 +159,8 @@ def run_benchmark(
     device = _device(cfg.device)
     if not isinstance(cfg.save_outputs, bool):
         raise ValueError(f"save_outputs must be true or false, got {cfg.save_outputs!r}")
-    settings = engine_settings(OmegaConf.to_container(cfg.engine, resolve=True), gpu=device.type == "cuda")
+    engine = cast(dict[str, Any], OmegaConf.to_container(cfg.engine, resolve=True))  # a mapping in config.yaml
+    settings = engine_settings(engine, gpu=device.type == "cuda")
     if device.type == "cuda" and not settings.scheduler and not torch.cuda.is_available():
         raise ValueError("device=cuda requested but torch sees no CUDA device; use --device cpu")
     timeouts = _timeouts(cfg, names)
@@ -328,7 +329,7 @@ def _timeouts(cfg, names: Sequence[str]) -> dict[str, float | None]:
             f"method_timeout_s maps method names to seconds, got {cfg.method_timeout_s!r}; "
             "write +method_timeout_s.NAME=SECONDS, or timeout_s=SECONDS for every method"
         )
-    per_method = OmegaConf.to_container(cfg.method_timeout_s, resolve=True)
+    per_method = cast(dict[str, Any], OmegaConf.to_container(cfg.method_timeout_s, resolve=True))  # checked: a mapping
     unknown = sorted(set(per_method) - set(names))
     if unknown:
         raise ValueError(f"method_timeout_s names {unknown}, which are not in this run ({', '.join(names)})")
