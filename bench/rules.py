@@ -86,8 +86,8 @@ class NoiseRule:
 
 
 #: The split-Bregman and variational rules (TV, L1-Haar, L1) are the refit of
-#: ``calibration/noise_rules.py`` (128 x 128, all 19 training images, p one step below the first
-#: fit's 2); the others are the first fit, which that refit reproduces within its tolerance.
+#: ``calibration/noise_rules.py`` (128 x 128, all 19 training images), repeated until it
+#: reproduced them; the others are the first fit, which that refit reproduces within its tolerance.
 #: Every shipped rule, by ``<method>.<parameter>`` (``<method>[<options>].<parameter>`` where
 #: the method's options choose among several). Each plugin's docstring states its rule and why;
 #: ``calibration/noise_rules.py`` refits them on training images and prints the difference.
@@ -102,6 +102,6 @@ RULES: dict[str, NoiseRule] = {
     "pylops_l1_haar.lam": NoiseRule(scale=3.58, power=1.75, floor=1e-4),
     "variational[data=l2,prior=tv].lam": NoiseRule(scale=1.81, power=1.75, floor=3e-3),
     "variational[data=kl,prior=tv].lam": NoiseRule(scale=1.67, power=1.75, floor=3e-3),
-    "variational[data=kl,prior=l1].lam": NoiseRule(scale=11.2, power=1.75, floor=1e-4),
-    "variational[data=l2,prior=l1].lam": NoiseRule(scale=7.53, power=1.75, floor=1e-4),
+    "variational[data=kl,prior=l1].lam": NoiseRule(scale=5.61, power=1.5, floor=1e-4),
+    "variational[data=l2,prior=l1].lam": NoiseRule(scale=4.23, power=1.5, floor=1e-4),
 }
