@@ -90,13 +90,14 @@ class Fit:
     joint: bool = False
 
     @property
+    def parameter_rule(self) -> str:
+        """The ``RULES`` key of the parameter the table varies (the count, for a joint fit)."""
+        return f"{self.method}{_options_label(self.options)}.{self.parameter}"
+
+    @property
     def rule_name(self) -> str:
         """The ``RULES`` key this fit refits."""
-        return (
-            f"{self.method}.tv_weight"
-            if self.joint
-            else f"{self.method}{_options_label(self.options)}.{self.parameter}"
-        )
+        return f"{self.method}.tv_weight" if self.joint else self.parameter_rule
 
 
 def _options_label(options: dict[str, object]) -> str:
@@ -168,7 +169,7 @@ def psnr_table(fit: Fit, cases: Sequence[Case], sigmas: np.ndarray, means: np.nd
                     on_iteration=_recorder(table[i, s], case.x),
                 )  # fmt: skip
         return table
-    shipped = RULES[fit.rule_name]
+    shipped = RULES[fit.parameter_rule]
     table = np.empty((len(cases), 1, len(MULTIPLIERS)))
     for i, (case, sigma, mean) in enumerate(zip(cases, sigmas, means, strict=True)):
         y, psf = torch.from_numpy(case.y)[None, None], torch.from_numpy(case.psf)[None, None]
@@ -195,7 +196,7 @@ def case_psnr(rule: NoiseRule, fit: Fit, sigmas: np.ndarray, means: np.ndarray, 
     shipped rule's value, held at the ends of the multipliers (a piecewise-linear curve would peak at
     its nodes, where the shipped rule sits, and favour it).
     """
-    shipped = RULES[f"{fit.method}{_options_label(fit.options)}.{fit.parameter}"]
+    shipped = RULES[fit.parameter_rule]
     scores = np.empty(len(sigmas))
     for k, (sigma, mean, curve) in enumerate(zip(sigmas, means, table, strict=True)):
         value = rule_value(rule, fit, sigma, mean)
@@ -259,7 +260,7 @@ def assess(
         shipped_scores = case_psnr(shipped, fit, sigmas, means, table[:, middle])
         return Outcome(shipped, found, shipped_scores.mean(), found_scores.mean(),
                        *tolerance(found_scores - shipped_scores, images))  # fmt: skip
-    weight, count = RULES[fit.rule_name], RULES[f"{fit.method}.{fit.parameter}"]
+    weight, count = RULES[fit.rule_name], RULES[fit.parameter_rule]
     powers = (count.power - power_step, count.power, count.power + power_step)
     shipped_scores = case_psnr(count, fit, sigmas, means, table[:, middle])
     best: tuple[float, NoiseRule, NoiseRule, np.ndarray] | None = None
@@ -277,7 +278,7 @@ def load_or_compute_table(
     fit: Fit, cases: Sequence[Case], sigmas: np.ndarray, means: np.ndarray, path: Path | None
 ) -> np.ndarray:
     """The PSNR table of ``fit`` on ``cases``: read from ``path`` if made of the same cases and values, else computed."""
-    shipped = RULES[f"{fit.method}{_options_label(fit.options)}.{fit.parameter}"]
+    shipped = RULES[fit.parameter_rule]
     key = {"cases": np.array([c.case_id for c in cases]), "tv_scales": np.array(fit.tv_scales),
            "multipliers": np.array(MULTIPLIERS), "shipped": np.array([shipped.scale, shipped.power, shipped.floor]),
            "y_sum": np.array([float(c.y.sum(dtype=np.float64)) for c in cases])}  # fmt: skip
@@ -329,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         fit = FITS[name]
         start = time.perf_counter()
-        tag = f"{fit.method}{_options_label(fit.options)}.{fit.parameter}-{args.size}-{args.stride}-{args.seed}"
+        tag = f"{fit.parameter_rule}-{args.size}-{args.stride}-{args.seed}"
         tag = f"{tag}-{args.levels}".replace(",", "+")
         table = load_or_compute_table(fit, cases, sigmas, means, args.tables / f"{tag}.npz" if args.tables else None)
         outcome = assess(fit, table, sigmas, means, images, args.power_step)
