@@ -95,7 +95,7 @@ def test_bench_train_writes_a_loadable_checkpoint_with_its_card_and_log(tmp_path
     })  # fmt: skip
     figures = train_restoration(config, tmp_path / "nafnet-tiny.pt", load_registry().method("nafnet").build)
     log = (tmp_path / "nafnet-tiny.log.csv").read_text().splitlines()
-    assert log[0] == "stage,step,loss,learning_rate,minutes,val_psnr_input,val_psnr" and len(log) == 3
+    assert log[0] == "stage,step,loss,skipped_steps,learning_rate,minutes,val_psnr_input,val_psnr" and len(log) == 3
     assert set(figures) == {"val_psnr_input", "val_psnr"}
     card = (tmp_path / "nafnet-tiny.json").read_text()
     assert '"command": "bench train nafnet preset=tiny"' in card and '"val_psnr"' in card

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import math
+import statistics
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -14,7 +17,7 @@ from torch import nn
 
 from bench.learn.sampler import DegradationSampler, TrainingBatch
 
-__all__ = ["Progress", "TrainingLog", "fit"]
+__all__ = ["Progress", "SpikeGuard", "TrainingLog", "fit"]
 
 #: Wraps the steps of a stage in a progress display: ``progress(steps, total, stage)``.
 Progress = Callable[[Iterable[int], int, str], Iterable[int]]
@@ -37,6 +40,46 @@ class TrainingLog:
             writer.writerows(self.rows)
 
 
+@dataclass
+class SpikeGuard:
+    """Refuses the updates that would wreck a run: a non-finite loss or gradient, or a gradient spike.
+
+    Clipping the gradient norm does not bound Adam's step: Adam divides by the
+    running second moment, so a clipped spike after many small gradients
+    still moves every weight by about the learning rate at once (a deepblur
+    retraining without this guard fell from 29 dB to -52 dB validation PSNR
+    within 500 steps). An update is refused when its loss or gradient norm is not finite,
+    or when its gradient norm (before clipping) exceeds ``factor`` times the
+    median of the last ``window`` norms, once ``warmup`` norms are known.
+    Every finite norm enters the window, so a lasting change of scale is
+    accepted after about ``window / 2`` steps, and a normal run refuses nothing.
+    """
+
+    factor: float = 10.0
+    window: int = 200
+    warmup: int = 50
+    skipped: int = 0
+    norms: deque[float] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        if not self.factor > 1:
+            raise ValueError(
+                f"SpikeGuard factor must be > 1 (a multiple of the median gradient norm), got {self.factor}"
+            )
+
+    def admits(self, loss: float, gradient_norm: float) -> bool:
+        """Whether to take this update; counts the refused ones in ``skipped``."""
+        if not (math.isfinite(loss) and math.isfinite(gradient_norm)):
+            self.skipped += 1
+            return False
+        spike = len(self.norms) >= self.warmup and gradient_norm > self.factor * statistics.median(self.norms)
+        self.norms.append(gradient_norm)
+        if len(self.norms) > self.window:
+            self.norms.popleft()
+        self.skipped += spike
+        return not spike
+
+
 def fit(
     model: nn.Module,
     loss: Callable[[TrainingBatch], torch.Tensor],
@@ -56,24 +99,26 @@ def fit(
 
     Adam with the paper's defaults (Deep-Blur sec. 2.3: lr 1e-3, betas
     (0.9, 0.999)), the learning rate decayed to zero along a cosine, gradients
-    clipped at norm 1 for stability with the small batches a CPU allows.
-    ``max_minutes`` stops the stage early, validated, when its time is up (a
+    clipped at norm 1 for stability with the small batches a CPU allows, and
+    non-finite or spiking updates refused (:class:`SpikeGuard`; the log's
+    ``skipped_steps`` counts them). ``max_minutes`` stops the stage early, validated, when its time is up (a
     lent GPU's session is short). Returns the last validation figures.
     """
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     iterate = progress(range(steps), steps, stage) if progress else range(steps)
-    start, running, figures = time.perf_counter(), [], {}
+    start, running, figures, guard = time.perf_counter(), [], {}, SpikeGuard()
     for step in iterate:
         model.train()
         value = loss(sampler.sample(batch_size))
         optimizer.zero_grad(set_to_none=True)
         value.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
+        gradient_norm = torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        if guard.admits(value.item(), gradient_norm.item()):
+            optimizer.step()
+            running.append(value.item())
         schedule.step()
-        running.append(value.item())
         out_of_time = max_minutes is not None and time.perf_counter() - start > 60 * max_minutes
         if (step + 1) % validate_every == 0 or step + 1 == steps or out_of_time:
             model.eval()
@@ -83,7 +128,8 @@ def fit(
                 {
                     "stage": stage,
                     "step": step + 1,
-                    "loss": float(np.mean(running)),
+                    "loss": float(np.mean(running)) if running else math.nan,
+                    "skipped_steps": guard.skipped,
                     "learning_rate": schedule.get_last_lr()[0],
                     "minutes": (time.perf_counter() - start) / 60,
                     **figures,

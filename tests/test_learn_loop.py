@@ -1,0 +1,58 @@
+"""The training loop's guard against updates that would wreck a run."""
+
+import csv
+import math
+
+import pytest
+import torch
+
+from bench.learn.loop import SpikeGuard, TrainingLog, fit
+
+
+def test_guard_refuses_non_finite_and_spiking_updates_only():
+    guard = SpikeGuard(factor=10.0, window=20, warmup=5)
+    norms = [1.0, 1.3, 0.8, 1.1, 0.9, 1.2]
+    assert all(guard.admits(0.5, norm) for norm in norms)
+    assert not guard.admits(math.nan, 1.0)
+    assert not guard.admits(0.5, math.inf)
+    assert guard.admits(0.5, 9.0)  # large, but under ten times the median
+    assert not guard.admits(0.5, 50.0)
+    assert guard.skipped == 3
+
+
+def test_guard_accepts_a_lasting_change_of_scale():
+    guard = SpikeGuard(factor=10.0, window=20, warmup=5)
+    for _ in range(20):
+        guard.admits(0.5, 1.0)
+    admitted = [guard.admits(0.5, 100.0) for _ in range(20)]
+    assert not admitted[0] and admitted[-1]
+
+
+class _Batches:
+    def sample(self, size: int) -> torch.Tensor:
+        return torch.randn(size, 3)
+
+
+def test_fit_skips_a_poisoned_step_and_keeps_training(tmp_path):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    target = torch.tensor([[1.0], [-2.0], [0.5]])
+    calls = iter(range(10**6))
+
+    def loss(batch: torch.Tensor) -> torch.Tensor:
+        value = ((model(batch) - batch @ target) ** 2).mean()
+        return value * math.nan if next(calls) == 60 else value
+
+    log = TrainingLog(tmp_path / "log.csv")
+    fit(model, loss, _Batches(), stage="s", steps=200, batch_size=16, learning_rate=0.05,
+        validate=dict, validate_every=100, log=log)  # fmt: skip
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert [int(row["skipped_steps"]) for row in rows] == [1, 1]
+    assert float(rows[-1]["loss"]) < 0.01
+
+
+@pytest.mark.parametrize("factor", [0.5, 1.0])
+def test_guard_factor_must_leave_room_above_the_median(factor):
+    with pytest.raises(ValueError, match="factor"):
+        SpikeGuard(factor=factor)
