@@ -99,9 +99,16 @@ class Method(LearnedMethod):
         networks = load_checkpoint(path, build_conditioned, recreate=self.recreate_command(self.preset))
         self.network = cast(ConditionedIdentificationNet, networks["identification"].to(device))
 
+    @property
+    def loaded(self) -> ConditionedIdentificationNet:
+        """The identification network, once :meth:`prepare` has loaded it."""
+        if self.network is None:
+            raise RuntimeError(f"{self.name} has no network yet: call prepare(device) first, it loads the checkpoint")
+        return self.network
+
     def conditions(self, fc: float | None) -> tuple[torch.Tensor, torch.Tensor]:
         """The (f_c, theta_max) pairs the PSF is averaged over: one pair when both are known."""
-        net = cast(ConditionedIdentificationNet, self.network)  # set by prepare
+        net = self.loaded
         fcs = (
             torch.tensor([fc])
             if fc is not None
@@ -123,7 +130,7 @@ class Method(LearnedMethod):
         count = patches.shape[-1]
         patches = patches.transpose(1, 2).reshape(batch * count, 1, size, size)
         fcs, amplitudes = self.conditions(fc)
-        network = cast(ConditionedIdentificationNet, self.network)  # set by prepare
+        network = self.loaded
         psfs = torch.stack([
             network(patches, fc.expand(len(patches)).to(y), amplitude.expand(len(patches)).to(y))
             for fc, amplitude in zip(fcs, amplitudes)

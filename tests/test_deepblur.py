@@ -97,6 +97,12 @@ def test_conditioned_network_outputs_a_psf_and_uses_the_condition(sampler):
     assert not torch.allclose(psf, other)
 
 
+def test_conditioned_method_says_to_prepare_before_use():
+    method = load_registry().method("psf-id-conditioned")()
+    with pytest.raises(RuntimeError, match=r"call prepare\(device\) first"):
+        method.run(torch.rand(1, 1, 64, 64), None)
+
+
 def test_unrolled_network_keeps_shape_and_is_deterministic(sampler):
     torch.manual_seed(0)
     net = UnrolledDouglasRachford(**TINY["deblurring"]).eval()
