@@ -58,14 +58,15 @@ class SpikeGuard:
     factor: float = 10.0
     window: int = 200
     warmup: int = 50
-    skipped: int = 0
-    norms: deque[float] = field(default_factory=deque)
+    skipped: int = field(default=0, init=False)
+    norms: deque[float] = field(init=False)
 
     def __post_init__(self) -> None:
         if not self.factor > 1:
             raise ValueError(
                 f"SpikeGuard factor must be > 1 (a multiple of the median gradient norm), got {self.factor}"
             )
+        self.norms = deque(maxlen=self.window)
 
     def admits(self, loss: float, gradient_norm: float) -> bool:
         """Whether to take this update; counts the refused ones in ``skipped``."""
@@ -74,8 +75,6 @@ class SpikeGuard:
             return False
         spike = len(self.norms) >= self.warmup and gradient_norm > self.factor * statistics.median(self.norms)
         self.norms.append(gradient_norm)
-        if len(self.norms) > self.window:
-            self.norms.popleft()
         self.skipped += spike
         return not spike
 
