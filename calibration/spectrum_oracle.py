@@ -25,6 +25,7 @@ from zernike_ml_truth_start import LEVELS, best_reflection_snr
 
 import bench  # noqa: F401  (torchvision fix before deepinv)
 from bench.datasets.fresnel_zernike import Dataset
+from bench.degradation import blur_valid
 from bench.identification import ODD_MODES, welch_power
 from bench.methods.psf_id_spectral import Method as Spectral
 from bench.psf_model import zernike_psf_model
@@ -96,11 +97,7 @@ def main() -> None:
         perturbed = [truth + s * torch.randn(DRAWS, len(coeff), dtype=torch.float64) for s in PERTURBATIONS]
         starts = torch.cat([estimate, reflected, truth, *perturbed])
         noise = LEVELS[level]
-        blurred_mean = float(
-            valid_blur(
-                torch.fft.rfft2(torch.from_numpy(field)), torch.from_numpy(psf)[None, None], field.shape[0]
-            ).mean()
-        )
+        blurred_mean = float(blur_valid(field, psf).mean())  # the datasets' own blur
         noise_var = (blurred_mean / noise["gain"] if noise["gain"] else 0.0) + noise["sigma"] ** 2 + 1 / (12 * 65535**2)
         psfs, nll = fit(y, field, fc, noise_var, starts, args.iterations)
         scores = [best_reflection_snr(psf, p[0].numpy()) for p in psfs]
