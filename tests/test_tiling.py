@@ -67,7 +67,9 @@ def test_tiled_richardson_lucy_equals_the_untiled_solve_without_seams(psf):
 
 def test_measured_memory_model_bounds_the_peaks_it_was_fitted_on(psf):
     restore = rl(psf, 2)
-    model = measure_memory(restore, psf.shape, [(8, 32, 32), (8, 48, 48)])
+    # Tiles 8x larger apart in scene voxels than 32/48 px: page-level noise of the heap moved the slope
+    # measured on those from 37 to 57 alone, and to 16 once, late in a full test session.
+    model = measure_memory(restore, psf.shape, [(8, 64, 64), (8, 128, 128)])
     assert 20 < model.bytes_per_voxel < 200  # float32 RL: about 31 live, 55 resident
     with pytest.raises(ValueError, match="two sizes or more"):
         measure_memory(restore, psf.shape, [(8, 32, 32)])
