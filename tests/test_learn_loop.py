@@ -33,6 +33,29 @@ class _Batches:
         return torch.randn(size, 3)
 
 
+def _fit_line(tmp_path, **adam) -> torch.Tensor:
+    """A linear model after 30 steps of fit on a fixed problem, Adam set by ``adam``."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    target = torch.tensor([[1.0], [-2.0], [0.5]])
+    fit(model, lambda batch: ((model(batch) - batch @ target) ** 2).mean(), _Batches(), stage="s", steps=30,
+        batch_size=16, learning_rate=0.05, validate=dict, validate_every=30, log=TrainingLog(tmp_path / "log.csv"),
+        **adam)  # fmt: skip
+    return model.weight.detach().clone()
+
+
+def test_fit_passes_adam_beta2_to_the_optimizer(tmp_path):
+    default = _fit_line(tmp_path)
+    assert torch.equal(default, _fit_line(tmp_path, adam_beta2=0.999))
+    assert not torch.allclose(default, _fit_line(tmp_path, adam_beta2=0.99))
+
+
+@pytest.mark.parametrize("beta2", [0.0, 1.0, 1.5])
+def test_fit_refuses_an_adam_beta2_outside_the_unit_interval(tmp_path, beta2):
+    with pytest.raises(ValueError, match="adam_beta2 must lie strictly between 0 and 1"):
+        _fit_line(tmp_path, adam_beta2=beta2)
+
+
 def test_fit_skips_a_poisoned_step_and_keeps_training(tmp_path):
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 1)

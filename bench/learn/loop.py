@@ -17,7 +17,10 @@ from torch import nn
 
 from bench.learn.sampler import DegradationSampler, TrainingBatch
 
-__all__ = ["Progress", "SpikeGuard", "TrainingLog", "fit"]
+__all__ = ["ADAM_BETA2", "Progress", "SpikeGuard", "TrainingLog", "fit"]
+
+#: Adam's default decay of its second moment (Kingma and Ba; Deep-Blur sec. 2.3).
+ADAM_BETA2 = 0.999
 
 #: Wraps the steps of a stage in a progress display: ``progress(steps, total, stage)``.
 Progress = Callable[[Iterable[int], int, str], Iterable[int]]
@@ -88,6 +91,7 @@ def fit(
     steps: int,
     batch_size: int,
     learning_rate: float,
+    adam_beta2: float = ADAM_BETA2,
     validate: Callable[[], Mapping[str, float]],
     validate_every: int,
     log: TrainingLog,
@@ -100,11 +104,16 @@ def fit(
     (0.9, 0.999)), the learning rate decayed to zero along a cosine, gradients
     clipped at norm 1 for stability with the small batches a CPU allows, and
     non-finite or spiking updates refused (:class:`SpikeGuard`; the log's
-    ``skipped_steps`` counts them). ``max_minutes`` stops the stage early, validated, when its time is up (a
+    ``skipped_steps`` counts them). A smaller ``adam_beta2`` makes the second
+    moment follow a gradient that grows within about ``1 / (1 - adam_beta2)``
+    steps, so that a block waking from a dormant start cannot take steps far
+    larger than the learning rate for a thousand steps. ``max_minutes`` stops the stage early, validated, when its time is up (a
     lent GPU's session is short). Returns the last validation figures.
     """
+    if not 0.0 < adam_beta2 < 1.0:
+        raise ValueError(f"adam_beta2 must lie strictly between 0 and 1 (got {adam_beta2}); Adam's default is 0.999.")
     parameters = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(parameters, lr=learning_rate)
+    optimizer = torch.optim.Adam(parameters, lr=learning_rate, betas=(0.9, adam_beta2))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     iterate = progress(range(steps), steps, stage) if progress else range(steps)
     start, running, figures, guard = time.perf_counter(), [], {}, SpikeGuard()

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from bench.learn.checkpoints import load_checkpoint
-from bench.learn.loop import Progress, TrainingLog, fit
+from bench.learn.loop import ADAM_BETA2, Progress, TrainingLog, fit
 from bench.learn.sampler import DegradationSampler, Degradations, TrainingBatch, validation_batches
 
 __all__ = ["fit_stage", "reuse_stage", "start_training", "training_card", "validation_set"]
@@ -62,14 +62,18 @@ def fit_stage(
     validate: Callable[[], Mapping[str, float]],
     seed_shift: int = 0,
 ) -> dict[str, float]:
-    """:func:`bench.learn.loop.fit` one stage with the settings of ``cfg[stage]`` (steps, batch size, learning rate)."""
+    """:func:`bench.learn.loop.fit` one stage with the settings of ``cfg[stage]``.
+
+    Steps, batch size and learning rate are required; ``adam_beta2`` (default
+    Adam's 0.999) and ``max_minutes`` are optional.
+    """
     settings = cfg[stage]
     # The optional ``sampler`` section holds DegradationSampler keywords (pool size, PSF bank).
     sampler = DegradationSampler(degradations, seed=cfg["seed"] + seed_shift, device=device, **cfg.get("sampler", {}))
     return fit(
         network, loss, sampler,
         stage=stage, steps=settings["steps"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], validate=validate,
+        learning_rate=settings["learning_rate"], adam_beta2=settings.get("adam_beta2", ADAM_BETA2), validate=validate,
         validate_every=cfg["validation"]["every"], log=log, progress=progress,
         max_minutes=settings.get("max_minutes"),
     )  # fmt: skip
