@@ -57,10 +57,12 @@ def optics_meta(optics: Optics) -> dict[str, float | None]:
 
 
 def default_psf_size(optics: Optics) -> int:
-    """Odd side covering five Airy first-zero radii (0.61 lambda / NA), at least 15 px."""
-    wavelength_um, na, pixel_size_um = (cast(float, v) for v in (optics.wavelength_um, optics.na, optics.pixel_size_um))
-    radius_px = 5 * 0.61 * wavelength_um / na / pixel_size_um
-    return max(15, 2 * math.ceil(radius_px) + 1)
+    """Odd side covering five Airy first-zero radii, at least 15 px.
+
+    The first zero lies at 0.61 lambda / NA, which is 0.61 / f_c pixels, so
+    the cut-off alone sets the size (synthetic optics carry only f_c).
+    """
+    return max(15, 2 * math.ceil(5 * 0.61 / optics.fc) + 1)
 
 
 def model_psf(

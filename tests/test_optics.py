@@ -9,7 +9,7 @@ import tifffile
 from scipy.special import j1
 
 from bench.api import Optics
-from bench.optics import microscope_optics, model_psf, optics_meta
+from bench.optics import default_psf_size, microscope_optics, model_psf, optics_meta
 
 OIL = microscope_optics(na=1.4, wavelength_um=0.52, refractive_index=1.515, pixel_size_um=0.02)
 
@@ -74,6 +74,13 @@ def test_optics_checks_and_cut_off():
         microscope_optics(na=1.4, wavelength_um=520, refractive_index=1.515, pixel_size_um=0.1)
     with pytest.raises(ValueError, match="z_step_um"):
         model_psf(OIL, planes=3)
+
+
+def test_default_psf_size_needs_only_the_cut_off():
+    # 1.4 NA oil at 520 nm on 65 nm pixels: f_c 0.175, Airy first zero 3.49 px, five of them 17.4 px
+    optics = microscope_optics(1.4, 0.52, 1.515, 0.065)
+    assert default_psf_size(optics) == default_psf_size(Optics(fc=optics.fc)) == 37
+    assert default_psf_size(Optics(fc=0.5)) == 15  # a fine cut-off keeps the 15 px floor
 
 
 def test_folder_run_with_a_model_psf_end_to_end(tmp_path):
