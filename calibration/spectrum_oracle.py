@@ -12,7 +12,14 @@ What it answers: from the truth, how precise the spectrum is (no phase-blind met
 perturbed starts, how wide the basin around the truth is; from the network, whether the shipped estimate lies in
 that basin, i.e. whether a local fit with a good image model would refine it.
 
+``--multistart`` asks instead whether several starts find the truth's basin without knowing it: the network's
+estimate and its reflection, those plus 16 starts around the estimate (N(0, 0.06^2) per mode, half of them
+reflected), and 16 starts drawn uniformly in the dataset's +-theta_max. Each group is scored by its lowest-NLL
+member, with that NLL minus the NLL of the fit from the truth (0: the group found the truth's basin or one as
+likely). Its draws are seeded per case, so ``--offset`` splits a run across processes without changing it.
+
     python calibration/spectrum_oracle.py --stride 3
+    python calibration/spectrum_oracle.py --multistart --stride 6
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from bench.psf_model import zernike_psf_model
 
 PERTURBATIONS = (0.02, 0.04, 0.07)
 DRAWS = 2
+#: --multistart: starts around the network's estimate (spread per mode, waves) and starts drawn in +-theta_max.
+CLOUD_SPREAD, CLOUD_STARTS, WIDE_STARTS = 0.06, 16, 16
 
 
 def valid_blur(field_spectrum: torch.Tensor, psfs: torch.Tensor, side: int) -> torch.Tensor:
@@ -73,7 +82,9 @@ def fit(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stride", type=int, default=3, help="use every n-th training case")
+    parser.add_argument("--offset", type=int, default=0, help="start at the n-th training case")
     parser.add_argument("--iterations", type=int, default=150, help="Adam steps per fit")
+    parser.add_argument("--multistart", action="store_true", help="fit from many starts instead (see above)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -81,10 +92,15 @@ def main() -> None:
     spectral = Spectral(track="blind+optics")
     spectral.prepare(torch.device("cpu"))
     network = spectral.networks["identification"]
-    groups = ["network alone", "fit from the network", "fit from the truth"]
-    groups += [f"fit from truth + N(0, {s}^2)" for s in PERTURBATIONS]
+    if args.multistart:
+        groups = [f"{g} (NLL - NLL from truth, PSF-SNR)" for g in ("network", "network + cloud", "wide", "truth")]
+    else:
+        groups = ["network alone", "fit from the network", "fit from the truth"]
+        groups += [f"fit from truth + N(0, {s}^2)" for s in PERTURBATIONS]
     rows: dict[str, list[list[float]]] = {}
-    for case_id in dataset.case_ids()[:: args.stride]:
+    case_ids = dataset.case_ids()
+    for index in range(args.offset, len(case_ids), args.stride):
+        case_id = case_ids[index]
         case = dataset.make_case(case_id)
         image, level = case.meta["image"], case.meta["noise"]
         field, psf, coeff, fc = dataset._scene(image)
@@ -94,20 +110,33 @@ def main() -> None:
         reflected = estimate.clone()
         reflected[:, list(ODD_MODES)] *= -1
         truth = torch.from_numpy(coeff)[None]
-        perturbed = [truth + s * torch.randn(DRAWS, len(coeff), dtype=torch.float64) for s in PERTURBATIONS]
-        starts = torch.cat([estimate, reflected, truth, *perturbed])
+        if args.multistart:
+            draws = torch.Generator().manual_seed(index)
+            cloud = estimate + CLOUD_SPREAD * torch.randn(
+                CLOUD_STARTS, len(coeff), generator=draws, dtype=torch.float64
+            )
+            cloud[CLOUD_STARTS // 2 :, list(ODD_MODES)] *= -1
+            wide = torch.rand(WIDE_STARTS, len(coeff), generator=draws, dtype=torch.float64) * 2 - 1
+            starts = torch.cat([estimate, reflected, truth, cloud, dataset.theta_max * wide])
+            members = [[0, 1], [0, 1, *range(3, 3 + CLOUD_STARTS)], list(range(3 + CLOUD_STARTS, len(starts))), [2]]
+        else:
+            perturbed = [truth + s * torch.randn(DRAWS, len(coeff), dtype=torch.float64) for s in PERTURBATIONS]
+            starts = torch.cat([estimate, reflected, truth, *perturbed])
+            members = [[0, 1], [2]] + [[3 + DRAWS * i + d for d in range(DRAWS)] for i in range(len(PERTURBATIONS))]
         noise = LEVELS[level]
         blurred_mean = float(blur_valid(field, psf).mean())  # the datasets' own blur
         noise_var = (blurred_mean / noise["gain"] if noise["gain"] else 0.0) + noise["sigma"] ** 2 + 1 / (12 * 65535**2)
         psfs, nll = fit(y, field, fc, noise_var, starts, args.iterations)
         scores = [best_reflection_snr(psf, p[0].numpy()) for p in psfs]
-        alone = zernike_psf_model(31, dtype=torch.float64)(estimate, torch.tensor([fc], dtype=torch.float64))
-        members = [[0, 1], [2]] + [[3 + DRAWS * i + d for d in range(DRAWS)] for i in range(len(PERTURBATIONS))]
-        row = [best_reflection_snr(psf, alone[0, 0].detach().numpy())]
-        row += [scores[min(group, key=lambda i: float(nll[i]))] for group in members]
+        best = [min(group, key=lambda i: float(nll[i])) for group in members]
+        if args.multistart:
+            row = [v for i in best for v in (float(nll[i] - nll[2]), scores[i])]
+        else:
+            alone = zernike_psf_model(31, dtype=torch.float64)(estimate, torch.tensor([fc], dtype=torch.float64))
+            row = [best_reflection_snr(psf, alone[0, 0].detach().numpy())] + [scores[i] for i in best]
         rows.setdefault(level, []).append(row)
         print(case_id, " ".join(f"{v:6.2f}" for v in row), flush=True)
-    print("mean PSF-SNR (dB) per noise level, best reflection; columns:", " | ".join(groups))
+    print("means per noise level (PSF-SNR in dB, best reflection); columns:", " | ".join(groups))
     for level, values in rows.items():
         print(f"{level:>10} (n={len(values)}): " + " | ".join(f"{v:6.2f}" for v in np.mean(values, axis=0)))
 
