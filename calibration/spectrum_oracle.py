@@ -18,13 +18,20 @@ reflected), and 16 starts drawn uniformly in the dataset's +-theta_max. Each gro
 member, with that NLL minus the NLL of the fit from the truth (0: the group found the truth's basin or one as
 likely). Its draws are seeded per case, so ``--offset`` splits a run across processes without changing it.
 
+``--image-model welch`` replaces the exact image model by the best a stationary one can be: the expected Welch
+spectrum is the sharp image's own Welch spectrum (same 64-px tiles, over the region ``y`` sees) times the
+candidate's |OTF|^2, plus the noise. It is what a network predicting the sharp spectrum from ``y`` would give
+at best; the exact model differs from it by the phases, i.e. by where in each tile the structures lie.
+
     python calibration/spectrum_oracle.py --stride 3
     python calibration/spectrum_oracle.py --multistart --stride 6
+    python calibration/spectrum_oracle.py --multistart --image-model welch --stride 3
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 import numpy as np
 import torch
@@ -52,12 +59,38 @@ def valid_blur(field_spectrum: torch.Tensor, psfs: torch.Tensor, side: int) -> t
     return full[:, None, k - 1 :, k - 1 :]
 
 
+def otf_power(psfs: torch.Tensor, window: int) -> torch.Tensor:
+    """|OTF|^2 of (B, 1, k, k) PSFs on the ``window`` x ``window`` Welch grid, zero frequency at the centre."""
+    k = psfs.shape[-1]
+    canvas = torch.zeros(len(psfs), window, window, dtype=psfs.dtype)
+    canvas[:, :k, :k] = psfs[:, 0]
+    otf = torch.fft.fft2(canvas)
+    return torch.fft.fftshift(otf.real**2 + otf.imag**2, dim=(-2, -1))
+
+
+def blurred_power(field: np.ndarray, image_model: str, side: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The expected Welch spectrum of a field blurred by (B, 1, k, k) PSFs, by the ``exact`` or ``welch`` model."""
+    sharp = torch.from_numpy(field)
+    if image_model == "exact":
+        field_spectrum = torch.fft.rfft2(sharp)
+        return lambda psfs: welch_power(valid_blur(field_spectrum, psfs, field.shape[0]))
+    margin = (field.shape[0] - side) // 2  # the sharp pixels under y's, (k - 1) / 2 in from each side
+    sharp_power = welch_power(sharp[None, None, margin : margin + side, margin : margin + side])
+    return lambda psfs: sharp_power * otf_power(psfs, sharp_power.shape[-1])
+
+
 def fit(
-    y: torch.Tensor, field: np.ndarray, fc: float, noise_var: float, starts: torch.Tensor, iterations: int
+    y: torch.Tensor,
+    field: np.ndarray,
+    fc: float,
+    noise_var: float,
+    starts: torch.Tensor,
+    iterations: int,
+    image_model: str = "exact",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Whittle fit of the coefficients from each start with the exact image model: (PSFs, NLL per start)."""
+    """Whittle fit of the coefficients from each start with the given image model: (PSFs, NLL per start)."""
     model = zernike_psf_model(31, dtype=torch.float64)
-    field_spectrum = torch.fft.rfft2(torch.from_numpy(field))
+    power = blurred_power(field, image_model, y.shape[-1])
     observed = welch_power(y)[0]
     fcs = torch.full((len(starts),), fc, dtype=torch.float64)
     theta = starts.clone().requires_grad_(True)
@@ -65,7 +98,7 @@ def fit(
 
     def nll() -> tuple[torch.Tensor, torch.Tensor]:
         psfs = model(theta, fcs)
-        expected = welch_power(valid_blur(field_spectrum, psfs, field.shape[0])) + noise_var
+        expected = power(psfs) + noise_var
         return (expected.log() + observed / expected).mean(dim=(-2, -1)), psfs
 
     for iteration in range(iterations):
@@ -85,6 +118,12 @@ def main() -> None:
     parser.add_argument("--offset", type=int, default=0, help="start at the n-th training case")
     parser.add_argument("--iterations", type=int, default=150, help="Adam steps per fit")
     parser.add_argument("--multistart", action="store_true", help="fit from many starts instead (see above)")
+    parser.add_argument(
+        "--image-model",
+        choices=("exact", "welch"),
+        default="exact",
+        help="the sharp image's field or its Welch spectrum",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -126,7 +165,7 @@ def main() -> None:
         noise = LEVELS[level]
         blurred_mean = float(blur_valid(field, psf).mean())  # the datasets' own blur
         noise_var = (blurred_mean / noise["gain"] if noise["gain"] else 0.0) + noise["sigma"] ** 2 + 1 / (12 * 65535**2)
-        psfs, nll = fit(y, field, fc, noise_var, starts, args.iterations)
+        psfs, nll = fit(y, field, fc, noise_var, starts, args.iterations, args.image_model)
         scores = [best_reflection_snr(psf, p[0].numpy()) for p in psfs]
         best = [min(group, key=lambda i: float(nll[i])) for group in members]
         if args.multistart:
