@@ -6,7 +6,9 @@ import math
 import pytest
 import torch
 
-from bench.learn.loop import SpikeGuard, TrainingLog, fit
+from bench.config import compose_training
+from bench.learn.loop import SpikeGuard, TrainingLog, check_stage_settings, fit
+from bench.learn.recipe import start_training
 
 
 def test_guard_refuses_non_finite_and_spiking_updates_only():
@@ -52,8 +54,31 @@ def test_fit_passes_adam_beta2_to_the_optimizer(tmp_path):
 
 @pytest.mark.parametrize("beta2", [0.0, 1.0, 1.5])
 def test_fit_refuses_an_adam_beta2_outside_the_unit_interval(tmp_path, beta2):
-    with pytest.raises(ValueError, match="adam_beta2 must lie strictly between 0 and 1"):
+    with pytest.raises(ValueError, match=r"s\.adam_beta2 must be strictly between 0 and 1"):
         _fit_line(tmp_path, adam_beta2=beta2)
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("steps", 0), ("steps", -5), ("steps", 2.5), ("batch_size", 0), ("learning_rate", -1.0),
+     ("learning_rate", math.nan), ("max_minutes", 0)],
+)  # fmt: skip
+def test_settings_no_stage_can_run_with_are_refused_by_their_key(key, value):
+    settings = {"steps": 10, "batch_size": 4, "learning_rate": 1e-3, key: value}
+    with pytest.raises(ValueError, match=rf"^restoration\.{key} must be "):
+        check_stage_settings("restoration", **settings)
+
+
+def test_a_bad_later_stage_is_refused_before_the_first_stage_trains(tmp_path):
+    config = compose_training("deepblur", ["deblurring.adam_beta2=1.5"])
+    with pytest.raises(ValueError, match=r"deblurring\.adam_beta2 must be strictly between 0 and 1"):
+        start_training(config, tmp_path / "deepblur.pt")
+
+
+@pytest.mark.parametrize("method", ["deepblur", "nafnet", "swinir", "psf-id-spectral", "psf-id-conditioned"])
+@pytest.mark.parametrize("preset", ["cpu", "gpu"])
+def test_every_shipped_preset_passes_the_settings_check(tmp_path, method, preset):
+    start_training(compose_training(method, [f"preset={preset}"]), tmp_path / f"{method}.pt")
 
 
 def test_fit_skips_a_poisoned_step_and_keeps_training(tmp_path):

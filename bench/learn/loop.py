@@ -17,13 +17,50 @@ from torch import nn
 
 from bench.learn.sampler import DegradationSampler, TrainingBatch
 
-__all__ = ["ADAM_BETA2", "Progress", "SpikeGuard", "TrainingLog", "fit"]
+__all__ = ["ADAM_BETA2", "Progress", "SpikeGuard", "TrainingLog", "check_stage_settings", "fit"]
 
 #: Adam's default decay of its second moment (Kingma and Ba; Deep-Blur sec. 2.3).
 ADAM_BETA2 = 0.999
 
 #: Wraps the steps of a stage in a progress display: ``progress(steps, total, stage)``.
 Progress = Callable[[Iterable[int], int, str], Iterable[int]]
+
+
+def check_stage_settings(
+    stage: str,
+    *,
+    steps: Any,
+    batch_size: Any,
+    learning_rate: Any,
+    adam_beta2: Any = ADAM_BETA2,
+    max_minutes: Any = None,
+) -> None:
+    """Refuse settings a training stage cannot run with, naming the key, before anything trains.
+
+    Without it, ``steps=0`` would save an untrained network over the shipped
+    checkpoint and ``batch_size=0`` would fail deep in the sampler.
+    """
+
+    def count(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    problems = {
+        "steps": (steps, "a positive whole number of updates", count(steps)),
+        "batch_size": (batch_size, "a positive whole number of samples", count(batch_size)),
+        "learning_rate": (learning_rate, "a positive number", number(learning_rate) and learning_rate > 0),
+        "adam_beta2": (adam_beta2, "strictly between 0 and 1 (Adam's default is 0.999)",
+                       number(adam_beta2) and 0 < adam_beta2 < 1),
+        "max_minutes": (max_minutes, "a positive number of minutes, or left out",
+                        max_minutes is None or (number(max_minutes) and max_minutes > 0)),
+    }  # fmt: skip
+    for key, (value, expected, valid) in problems.items():
+        if not valid:
+            raise ValueError(
+                f"{stage}.{key} must be {expected}, got {value!r}; correct it in the override or the config."
+            )
 
 
 @dataclass
@@ -110,8 +147,10 @@ def fit(
     larger than the learning rate for a thousand steps. ``max_minutes`` stops the stage early, validated, when its time is up (a
     lent GPU's session is short). Returns the last validation figures.
     """
-    if not 0.0 < adam_beta2 < 1.0:
-        raise ValueError(f"adam_beta2 must lie strictly between 0 and 1 (got {adam_beta2}); Adam's default is 0.999.")
+    check_stage_settings(
+        stage, steps=steps, batch_size=batch_size, learning_rate=learning_rate, adam_beta2=adam_beta2,
+        max_minutes=max_minutes,
+    )  # fmt: skip
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=learning_rate, betas=(0.9, adam_beta2))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from bench.learn.checkpoints import load_checkpoint
-from bench.learn.loop import ADAM_BETA2, Progress, TrainingLog, fit
+from bench.learn.loop import ADAM_BETA2, Progress, TrainingLog, check_stage_settings, fit
 from bench.learn.sampler import DegradationSampler, Degradations, TrainingBatch, validation_batches
 
 __all__ = ["fit_stage", "reuse_stage", "start_training", "training_card", "validation_set"]
@@ -34,6 +34,9 @@ def start_training(config: Any, checkpoint: Path) -> tuple[dict[str, Any], torch
             f"a training configuration is a mapping (bench.config.compose_training), got {type(resolved).__name__}"
         )
     cfg = {str(key): value for key, value in resolved.items()}
+    for stage, settings in cfg.items():  # every stage's settings, before the first stage trains
+        if isinstance(settings, dict) and "steps" in settings:
+            check_stage_settings(stage, **_optimiser_settings(settings))
     torch.manual_seed(cfg["seed"])
     return cfg, torch.device(cfg["device"]), TrainingLog(Path(checkpoint).with_suffix(".log.csv"))
 
@@ -67,16 +70,23 @@ def fit_stage(
     Steps, batch size and learning rate are required; ``adam_beta2`` (default
     Adam's 0.999) and ``max_minutes`` are optional.
     """
-    settings = cfg[stage]
     # The optional ``sampler`` section holds DegradationSampler keywords (pool size, PSF bank).
     sampler = DegradationSampler(degradations, seed=cfg["seed"] + seed_shift, device=device, **cfg.get("sampler", {}))
     return fit(
-        network, loss, sampler,
-        stage=stage, steps=settings["steps"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], adam_beta2=settings.get("adam_beta2", ADAM_BETA2), validate=validate,
+        network, loss, sampler, stage=stage, **_optimiser_settings(cfg[stage]), validate=validate,
         validate_every=cfg["validation"]["every"], log=log, progress=progress,
-        max_minutes=settings.get("max_minutes"),
     )  # fmt: skip
+
+
+def _optimiser_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The keywords of :func:`bench.learn.loop.fit` that a stage's settings give (missing ones as None)."""
+    return {
+        "steps": settings.get("steps"),
+        "batch_size": settings.get("batch_size"),
+        "learning_rate": settings.get("learning_rate"),
+        "adam_beta2": settings.get("adam_beta2", ADAM_BETA2),
+        "max_minutes": settings.get("max_minutes"),
+    }
 
 
 def training_card(config: Any, figures: Mapping[str, float], log: TrainingLog) -> dict[str, Any]:
