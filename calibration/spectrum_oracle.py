@@ -40,7 +40,7 @@ from zernike_ml_truth_start import LEVELS, best_reflection_snr
 import bench  # noqa: F401  (torchvision fix before deepinv)
 from bench.datasets.fresnel_zernike import Dataset
 from bench.degradation import blur_valid
-from bench.identification import ODD_MODES, welch_power
+from bench.identification import ODD_MODES, otf_power, welch_power
 from bench.methods.psf_id_spectral import Method as Spectral
 from bench.psf_model import zernike_psf_model
 
@@ -57,15 +57,6 @@ def valid_blur(field_spectrum: torch.Tensor, psfs: torch.Tensor, side: int) -> t
     canvas[:, :k, :k] = psfs[:, 0]
     full = torch.fft.irfft2(field_spectrum * torch.fft.rfft2(canvas), s=(side, side))
     return full[:, None, k - 1 :, k - 1 :]
-
-
-def otf_power(psfs: torch.Tensor, window: int) -> torch.Tensor:
-    """|OTF|^2 of (B, 1, k, k) PSFs on the ``window`` x ``window`` Welch grid, zero frequency at the centre."""
-    k = psfs.shape[-1]
-    canvas = torch.zeros(len(psfs), window, window, dtype=psfs.dtype)
-    canvas[:, :k, :k] = psfs[:, 0]
-    otf = torch.fft.fft2(canvas)
-    return torch.fft.fftshift(otf.real**2 + otf.imag**2, dim=(-2, -1))
 
 
 def blurred_power(field: np.ndarray, image_model: str, side: int) -> Callable[[torch.Tensor], torch.Tensor]:
