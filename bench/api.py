@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 import torch
 
-from bench.files import sha256_file
+from bench.system.files import sha256_file
 
 __all__ = [
     "TRACKS", "BaseDataset", "BaseMethod", "Case", "LearnedMethod", "Optics", "Result", "Scoring", "blind_track",
@@ -61,7 +61,7 @@ class Scoring:
     bead_positions : tuple of index tuples
         ``meta["beads"]["positions"]``: sub-resolution beads, (z, y, x) each
         on a volume, whose widths in the estimate score its resolution
-        (:func:`bench.metrics.bead_fwhm`); empty: no bead scores.
+        (:func:`bench.score.probes.bead_fwhm`); empty: no bead scores.
     """
 
     reference: str = "exact"
@@ -258,7 +258,7 @@ class BaseMethod:
 
         The runner calls it once per case, never with a batch; a method
         written for one image needs no loop over images. The runner has
-        already checked the case (:func:`bench.cases.validate_case`): ``y``
+        already checked the case (:func:`bench.run.cases.validate_case`): ``y``
         is finite float32 with as many spatial axes as ``dims`` allows, and
         a non-blind method always gets the case's PSF, finite, non-negative,
         odd-sided, centred and of unit sum. A method checks only what is its

@@ -23,10 +23,10 @@ import torch
 
 import bench  # noqa: F401  (torchvision fallback before deepinv is imported)
 from bench.config import make_method
-from bench.measure import repeat_timed
+from bench.system.measure import repeat_timed
 from bench.registry import load_registry
 from bench.run.runner import call_method, run_benchmark
-from bench.timing import timing_case
+from bench.commands.timing import timing_case
 
 METHODS = sorted(load_registry().methods)
 SIZES = [128, 256, 512]

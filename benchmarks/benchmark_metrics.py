@@ -1,6 +1,6 @@
 """Cost of scoring one restored image: per method, and once per case, against skimage's SSIM.
 
-Every row of ``cases.csv`` is scored by :class:`bench.metrics.CaseScorer`;
+Every row of ``cases.csv`` is scored by :class:`bench.score.case.CaseScorer`;
 its per-method cost (``time_score_method``: the input's share already
 computed, as in a run with several methods) must stay a small multiple of
 one ``skimage.metrics.structural_similarity`` call (``time_ssim_skimage``,
@@ -15,8 +15,8 @@ import numpy as np
 import scipy.ndimage
 from skimage.metrics import structural_similarity
 
-from bench.metrics import CaseScorer
-from bench.timing import timing_case
+from bench.score.case import CaseScorer
+from bench.commands.timing import timing_case
 
 
 class ScoringSuite:

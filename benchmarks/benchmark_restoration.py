@@ -1,4 +1,4 @@
-"""Speed and accuracy of Richardson-Lucy: bench.solvers (torch) against scikit-image, sdeconv and RedLionfish.
+"""Speed and accuracy of Richardson-Lucy: bench.solve.solvers (torch) against scikit-image, sdeconv and RedLionfish.
 
 Images in :class:`RichardsonLucySuite`, volumes in :class:`RichardsonLucy3DSuite`.
 
@@ -27,10 +27,10 @@ import torch
 
 import bench  # noqa: F401  (torchvision fallback before deepinv is imported)
 from bench.config import make_method
-from bench.degradation import blur_valid
-from bench.psfs import zernike_psf
+from bench.physics.degradation import blur_valid
+from bench.physics.psfs import zernike_psf
 from bench.registry import UnknownPluginError, load_registry
-from bench.solvers import richardson_lucy
+from bench.solve.solvers import richardson_lucy
 
 NUM_ITER = 100
 PSF_SIZE = 31
@@ -144,7 +144,7 @@ def _median_seconds(call):
 
 
 class RichardsonLucy3DSuite:
-    """Richardson-Lucy on a volume, per voxel and iteration: bench.solvers against skimage and RedLionfish's CPU path.
+    """Richardson-Lucy on a volume, per voxel and iteration: bench.solve.solvers against skimage and RedLionfish's CPU path.
 
     The stack is the default size of ``fresnel-zernike-3d`` (32 x 128 x 128)
     with a 15 x 31 x 31 confocal PSF, :data:`NUM_ITER_3D` iterations, float32
@@ -167,8 +167,8 @@ class RichardsonLucy3DSuite:
     repeat = (2, 3, 30.0)
 
     def setup(self, library):
-        from bench.psfs import confocal_psf_3d
-        from bench.volumes import load_volume
+        from bench.physics.psfs import confocal_psf_3d
+        from bench.scenes.volumes import load_volume
 
         if library == "redlionfish":
             try:

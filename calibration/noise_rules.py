@@ -1,7 +1,7 @@
-r"""Refit the noise rules of :mod:`bench.rules` on training images only, and print them next to the shipped ones.
+r"""Refit the noise rules of :mod:`bench.solve.rules` on training images only, and print them next to the shipped ones.
 
 Every method that derives a weight or an iteration count from its input's
-noise does so through a :class:`bench.rules.NoiseRule`,
+noise does so through a :class:`bench.solve.rules.NoiseRule`,
 :math:`v = c \max(\hat\sigma, \sigma_0)^p`. This script draws
 ``fresnel-zernike`` cases from the training split (``images="train"``,
 dataset seed ``--seed``, every ``--stride``-th image, the noise levels of
@@ -29,7 +29,7 @@ with another draw of training images of the same kind; a gain below twice
 that (about a 95 % one-sided bound) is not a finding the training set
 supports, and the shipped rule stays. The tolerance is that bound, and never
 less than 0.01 dB, the precision of the published tables. A rule outside it
-is ``differs``: update its constants in ``bench/rules.py`` to the refit (and
+is ``differs``: update its constants in ``bench/solve/rules.py`` to the refit (and
 regenerate the published numbers of that method) or say why not.
 
 Examples::
@@ -63,11 +63,11 @@ from scipy.interpolate import CubicSpline
 from bench.api import Case
 from bench.config import compose
 from bench.datasets._synthetic import SyntheticDataset
-from bench.metrics import psnr
-from bench.operators import estimate_noise_std
+from bench.score.image import psnr
+from bench.solve.operators import estimate_noise_std
 from bench.registry import load_registry
-from bench.rules import RULES, NoiseRule
-from bench.solvers import richardson_lucy
+from bench.solve.rules import RULES, NoiseRule
+from bench.solve.solvers import richardson_lucy
 
 #: Least tolerance, dB: the precision of the published tables.
 MIN_TOLERANCE_DB = 0.01
@@ -127,7 +127,7 @@ _FIT_LIST = [
         for data, prior in (("l2", "tv"), ("kl", "tv"), ("kl", "l1"), ("l2", "l1"))
     ),
 ]
-#: The refit of every rule of bench.rules.RULES, by its name there.
+#: The refit of every rule of bench.solve.rules.RULES, by its name there.
 FITS: dict[str, Fit] = {fit.rule_name: fit for fit in _FIT_LIST}
 
 
@@ -148,7 +148,7 @@ def rule_value(rule: NoiseRule, fit: Fit, sigma: float, mean: float) -> float:
 def psnr_table(fit: Fit, cases: Sequence[Case], sigmas: np.ndarray, means: np.ndarray) -> np.ndarray:
     """(cases, tv scales, grid) PSNR: every iterate up to :data:`MAX_ITER` of a count, else each :data:`MULTIPLIERS`.
 
-    A count is read off one solve per case (:func:`bench.solvers.richardson_lucy` with the method's own
+    A count is read off one solve per case (:func:`bench.solve.solvers.richardson_lucy` with the method's own
     boundary and TV smoothing, ``on_iteration``); a weight is the method run with its parameter fixed to
     the shipped rule's value for the case times each multiplier.
     """

@@ -3,7 +3,7 @@
 On training images only (fresnel-zernike, images="train", seed 1, every ``--stride``-th case, f_c given). The
 expected Welch spectrum of ``y`` for candidate coefficients theta is computed from the *true* sharp field blurred
 by the candidate PSF, plus the true noise variance, so the image model is exact and only theta is fitted (Adam on
-the Whittle negative log-likelihood, through :class:`bench.psf_model.ZernikePSF`). Starts: the truth; the
+the Whittle negative log-likelihood, through :class:`bench.physics.psf_model.ZernikePSF`). Starts: the truth; the
 ``psf-id-spectral`` network's estimate and its point reflection; the truth perturbed by N(0, s^2) per mode, two
 draws per scale s. Each start's result is scored by PSF-SNR at the better reflection; a group of starts by its
 lowest-NLL member.
@@ -39,10 +39,10 @@ from zernike_ml_truth_start import LEVELS, best_reflection_snr
 
 import bench  # noqa: F401  (torchvision fix before deepinv)
 from bench.datasets.fresnel_zernike import Dataset
-from bench.degradation import blur_valid
-from bench.identification import ODD_MODES, otf_power, welch_power
+from bench.physics.degradation import blur_valid
+from bench.solve.identification import ODD_MODES, otf_power, welch_power
 from bench.methods.psf_id_spectral import Method as Spectral
-from bench.psf_model import zernike_psf_model
+from bench.physics.psf_model import zernike_psf_model
 
 PERTURBATIONS = (0.02, 0.04, 0.07)
 DRAWS = 2

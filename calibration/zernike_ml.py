@@ -27,7 +27,7 @@ from bench.api import Optics
 from bench.config import compose
 from bench.datasets.fresnel_zernike import Dataset
 from bench.methods.zernike_ml import Method
-from bench.metrics import psf_snr
+from bench.score.psf import psf_snr
 
 
 def training_cases(seeds: list[int], levels: list[str], stride: int) -> list:

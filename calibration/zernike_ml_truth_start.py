@@ -19,7 +19,7 @@ import torch
 import bench  # noqa: F401  (torchvision fix before deepinv)
 from bench.datasets.fresnel_zernike import Dataset
 from bench.methods.zernike_ml import Method
-from bench.metrics import psf_snr
+from bench.score.psf import psf_snr
 
 LEVELS = {
     "noiseless": {"gain": None, "sigma": 0.0},

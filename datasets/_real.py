@@ -24,8 +24,8 @@ import scipy.ndimage
 import tifffile
 
 from bench.api import BaseDataset
-from bench.files import sha256_file
-from bench.psfs import NOLL_INDICES, zernike_psf
+from bench.system.files import sha256_file
+from bench.physics.psfs import NOLL_INDICES, zernike_psf
 
 __all__ = [
     "DATA_DIR",
@@ -199,7 +199,7 @@ def optics_psf(na: float, wavelength_um: float, pixel_um: float, *, size: int) -
 
     The pupil cut-off is :math:`f_c = \mathrm{NA}\, p / \lambda` cycles per pixel
     (the Airy FWHM is :math:`0.514/f_c` px). The PSF comes from deepinv's
-    diffraction generator (:func:`bench.psfs.zernike_psf`, all Zernike
+    diffraction generator (:func:`bench.physics.psfs.zernike_psf`, all Zernike
     coefficients 0) on a grid ``k`` times finer (``k`` odd, at least 3, so that
     :math:`f_c/k \le 0.25`: no aliasing even when the camera undersamples), then
     each ``k`` x ``k`` block is summed: a camera pixel integrates the light

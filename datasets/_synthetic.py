@@ -9,9 +9,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from bench.api import BaseDataset, Case
-from bench.degradation import blur_valid, degrade, select_noise_levels
-from bench.images import TRAIN_PHANTOM_SEED_OFFSET, image_names, load_image
-from bench.psfs import NOLL_INDICES, zernike_psf
+from bench.physics.degradation import blur_valid, degrade, select_noise_levels
+from bench.scenes.images import TRAIN_PHANTOM_SEED_OFFSET, image_names, load_image
+from bench.physics.psfs import NOLL_INDICES, zernike_psf
 
 
 class SyntheticDataset(BaseDataset):
@@ -29,7 +29,7 @@ class SyntheticDataset(BaseDataset):
 
     The image is rendered on a field larger by ``psf_size - 1`` and blurred
     with a valid convolution, so ``y`` has no periodic boundary; then the
-    noise level is applied (:func:`bench.degradation.degrade`).
+    noise level is applied (:func:`bench.physics.degradation.degrade`).
 
     Parameters
     ----------
@@ -42,14 +42,14 @@ class SyntheticDataset(BaseDataset):
     theta_max : float
         Zernike coefficients are uniform in [-theta_max, theta_max] waves.
     images : "test", "train" or list of str
-        Which images of :mod:`bench.images` to use. The benchmark uses
+        Which images of :mod:`bench.scenes.images` to use. The benchmark uses
         "test"; "train" is for training learned methods (its phantoms use
-        seeds offset by :data:`bench.images.TRAIN_PHANTOM_SEED_OFFSET`).
+        seeds offset by :data:`bench.scenes.images.TRAIN_PHANTOM_SEED_OFFSET`).
     noise : str or list of str
         Names of the noise levels to generate, keys of ``noise_levels``.
     noise_levels : mapping
         Definition of every named level, keyword arguments of
-        :class:`bench.degradation.NoiseLevel`.
+        :class:`bench.physics.degradation.NoiseLevel`.
     seed : int
         Seed of every random draw; equal seeds give byte-identical cases.
     """

@@ -41,7 +41,7 @@ class Dataset(ShippedPlanes):
     - no ground truth: ``meta["line_profile"]`` holds the lines' positions
       (peaks of the column profile of the planes' mean, smoothed by 2 px), and
       the runner scores the estimate's line contrast and width (µm) across
-      them (:func:`bench.metrics.line_profile`).
+      them (:func:`bench.score.probes.line_profile`).
 
     Parameters
     ----------

@@ -41,7 +41,7 @@ class Dataset(BaseDataset):
     - ``beads-3d``: the bead stack the PSF was derived from, 21 x 116 x 128
       at 125 x 22.49 x 22.49 nm, with its 4 beads. Scored as well by the
       beads' width after restoration along z, y and x in micrometres
-      (:func:`bench.metrics.bead_fwhm`): the resolution a restoration reaches.
+      (:func:`bench.score.probes.bead_fwhm`): the resolution a restoration reaches.
       The PSF is the average of these same beads, so this case measures how
       far a method sharpens towards the beads' true size, not how well it
       generalises.

@@ -18,7 +18,7 @@ from bench.datasets._real import (
     normalize_reference,
     optics_psf,
 )  # fmt: skip
-from bench.optics import microscope_optics, optics_meta
+from bench.physics.optics import microscope_optics, optics_meta
 
 #: Oil immersion, implied by the NA 1.49 objective (not recorded in the files).
 IMMERSION_INDEX = 1.515
@@ -42,7 +42,7 @@ class Dataset(BaseDataset):
 
     Scoring: ``meta["reference"] = "affine"``. PSNR/SSIM compare the SIM
     reference with the estimate after a least-squares affine intensity fit
-    (:func:`bench.metrics.affine_fit`). The reference is itself band-limited
+    (:func:`bench.score.image.affine_fit`). The reference is itself band-limited
     (SIM PSF, then block averaging) and comes from another acquisition, so the
     scores rank methods; they do not measure absolute fidelity.
 

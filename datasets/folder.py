@@ -13,7 +13,7 @@ import numpy as np
 import tifffile
 
 from bench.api import BaseDataset, Case, Optics
-from bench.camera import (
+from bench.physics.camera import (
     OFFSET_WARNING_FRACTION,
     PSF_BACKGROUND_WARNING_FRACTION,
     estimate_offset,
@@ -27,8 +27,8 @@ from bench.datasets._real import (
     resample_psf,
     to_unit_range,
 )
-from bench.files import sha256_file
-from bench.optics import microscope_optics, model_psf, optics_meta
+from bench.system.files import sha256_file
+from bench.physics.optics import microscope_optics, model_psf, optics_meta
 
 SUFFIXES = (".tif", ".tiff", ".png")
 #: Pixel sizes closer than this (relative) are taken as equal.
@@ -43,12 +43,12 @@ class Dataset(BaseDataset):
 
     - ``y``: each image minus ``offset``, clipped at 0, divided by its maximum.
       ``offset="auto"`` estimates each image's camera offset from its dark
-      pixels (:func:`bench.camera.estimate_offset`); left unset (None), nothing
+      pixels (:func:`bench.physics.camera.estimate_offset`); left unset (None), nothing
       is subtracted, with a warning when the estimate exceeds 2 % of an
       image's maximum (raw camera data).
     - ``psf``: the PSF file minus ``psf_background``, clipped at 0, normalised to
       unit sum. ``psf_background="auto"`` takes the median of the PSF's border
-      (:func:`bench.camera.estimate_psf_background`); unset, nothing is
+      (:func:`bench.physics.camera.estimate_psf_background`); unset, nothing is
       subtracted, with a warning when that flat background would hold more than
       2 % of the PSF's intensity. It must be 2D, odd-sized and centred (within a pixel), unless its
       pixel size differs from the images': then it is resampled to theirs
@@ -59,7 +59,7 @@ class Dataset(BaseDataset):
     Each case's ``meta`` records the offset and PSF background used, their
     estimates and where they came from (``given``, ``auto`` or ``unset``).
     - ``psf="model"``: the PSF of the optics (``na``, ``wavelength_um``,
-      ``refractive_index``, ``pixel_size_um``) from :func:`bench.optics.model_psf`,
+      ``refractive_index``, ``pixel_size_um``) from :func:`bench.physics.optics.model_psf`,
       ``psf_model`` ``born-wolf`` (aberration-free) or ``gibson-lanni`` (a
       source ``depth_um`` deep in a sample of index ``sample_index``). Given
       optics also go into ``meta["optics"]``, whatever the PSF.

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 
 from bench.api import BaseDataset, Case
-from bench.degradation import blur_valid, degrade, select_noise_levels
-from bench.images import TRAIN_PHANTOM_SEED_OFFSET
-from bench.psfs import NOLL_INDICES_3D, confocal_psf_3d, widefield_psf_3d
-from bench.volumes import VOLUME_PHANTOMS, load_volume
+from bench.physics.degradation import blur_valid, degrade, select_noise_levels
+from bench.scenes.images import TRAIN_PHANTOM_SEED_OFFSET
+from bench.physics.psfs import NOLL_INDICES_3D, confocal_psf_3d, widefield_psf_3d
+from bench.scenes.volumes import VOLUME_PHANTOMS, load_volume
 
 MICROSCOPES = ("widefield", "confocal")
-#: Optics of each microscope: keyword arguments of its PSF function in bench.psfs.
+#: Optics of each microscope: keyword arguments of its PSF function in bench.physics.psfs.
 OPTICS = {
     "widefield": {"na": 1.2, "ni": 1.33, "wavelength_um": 0.52, "pixel_um": 0.065},
     "confocal": {
@@ -36,21 +36,21 @@ class Dataset(BaseDataset):
     For each phantom and microscope a PSF is drawn once (shared by the noise
     levels, a paired design) with Zernike aberrations
     :math:`\theta_k \sim \mathcal U[-\theta_{max}, \theta_{max}]` waves, Noll
-    5-11 (:data:`bench.psfs.NOLL_INDICES_3D`: defocus only moves the focal
+    5-11 (:data:`bench.physics.psfs.NOLL_INDICES_3D`: defocus only moves the focal
     plane in a stack). The two microscopes image the same phantom volume:
 
-    - ``widefield``: :func:`bench.psfs.widefield_psf_3d` (deepinv's
+    - ``widefield``: :func:`bench.physics.psfs.widefield_psf_3d` (deepinv's
       ``DiffractionBlurGenerator3D``), water objective NA 1.2, emission 520 nm,
       65 nm pixels;
-    - ``confocal``: :func:`bench.psfs.confocal_psf_3d` (deepinv's
+    - ``confocal``: :func:`bench.physics.psfs.confocal_psf_3d` (deepinv's
       ``ConfocalBlurGenerator3D``), oil objective NA 1.4, excitation 488 nm,
       emission 520 nm, pinhole 1 Airy unit, 40 nm pixels (finer: the confocal
       OTF reaches twice as far).
 
-    The phantom (:func:`bench.volumes.load_volume`) is rendered on a field
+    The phantom (:func:`bench.scenes.volumes.load_volume`) is rendered on a field
     larger than the volume by ``psf_shape - 1`` and blurred with a valid
     convolution, so the data have no boundary assumption; then the noise level
-    of :func:`bench.degradation.degrade` is applied voxel by voxel.
+    of :func:`bench.physics.degradation.degrade` is applied voxel by voxel.
     ``meta["pixel_size_um"]`` is (dz, dy, dx); dz is the plane spacing the PSF
     was sampled at (``z_ratio`` lateral pixels times n/(n-1), deepinv's
     sampling of n planes, ~4% above nominal).
@@ -70,8 +70,8 @@ class Dataset(BaseDataset):
         Per microscope, keyword arguments of its PSF function (na, ni,
         wavelengths, pixel_um, pinhole_au) that replace those of :data:`OPTICS`.
     images : "test", "train" or list of str
-        Phantoms of :data:`bench.volumes.VOLUME_PHANTOMS`; "train" renders them
-        with seeds offset by :data:`bench.images.TRAIN_PHANTOM_SEED_OFFSET`.
+        Phantoms of :data:`bench.scenes.volumes.VOLUME_PHANTOMS`; "train" renders them
+        with seeds offset by :data:`bench.scenes.images.TRAIN_PHANTOM_SEED_OFFSET`.
     noise, noise_levels, seed
         As for ``fresnel-zernike``.
     """

@@ -21,8 +21,8 @@ from bench.datasets._real import (
     lattice_lightsheet_psf,
     normalize_reference,
 )  # fmt: skip
-from bench.degradation import blur_valid, degrade, select_noise_levels
-from bench.images import load_image
+from bench.physics.degradation import blur_valid, degrade, select_noise_levels
+from bench.scenes.images import load_image
 
 #: Every image lives on the BioSR grid: its SIM references are real 62.6 nm images.
 PIXEL_UM = BIOSR_PIXEL_UM
@@ -50,7 +50,7 @@ class Dataset(BaseDataset):
     both PSFs (a paired design). As in ``fresnel-zernike``, each image is
     rendered on a field larger by ``psf_size - 1`` px and blurred with a valid
     convolution (no periodic boundary), then degraded by a named noise level
-    (:func:`bench.degradation.degrade`).
+    (:func:`bench.physics.degradation.degrade`).
 
     Clean images: the SIM references' central crops with their 0.1–99.9
     percentiles mapped to [0, 1] and clipped there, and the test phantoms.

@@ -6,7 +6,7 @@ import numpy as np
 
 from bench.api import BaseDataset, Case
 from bench.datasets._real import SHIPPED, as_case_psf, case_meta, optics_psf, to_unit_range
-from bench.optics import microscope_optics, optics_meta
+from bench.physics.optics import microscope_optics, optics_meta
 
 PLANE = "widefield_dapi/dapi_001_z19.tif"
 PIXEL_UM = 0.130

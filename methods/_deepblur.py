@@ -6,7 +6,7 @@ r"""Networks of the learned blind pipeline (Deep-Blur, seed 002; conditioned ide
   widths (64, 128, 256, 512), two blocks per stage).
 - :class:`IdentificationNet` — the encoder regresses the Zernike coefficients
   (Noll 4-11) and the cut-off frequency of the PSF; the PSF is rebuilt with
-  :func:`bench.psfs.zernike_psfs`, the datasets' own model.
+  :func:`bench.physics.psfs.zernike_psfs`, the datasets' own model.
 - :class:`ConditionedIdentificationNet` — :math:`N_w(y, f_c, \theta_{max})`:
   the same encoder modulated by the optics (FiLM: a per-channel scale and
   shift computed from :math:`(f_c, \theta_{max})` after every stage), which
@@ -35,10 +35,10 @@ from bench.learn.inputs import standardize
 from bench.learn.recipe import fit_stage, reuse_stage, start_training, training_card, validation_set
 from bench.learn.sampler import Degradations
 from bench.learn.scores import mean_psf_snr, mean_psnr
-from bench.operators import FFTConvolver, pad, psf_to_otf
-from bench.psfs import NOLL_INDICES, zernike_psfs
-from bench.rules import NOISE_FLOOR
-from bench.solvers import noise_std
+from bench.solve.operators import FFTConvolver, pad, psf_to_otf
+from bench.physics.psfs import NOLL_INDICES, zernike_psfs
+from bench.solve.rules import NOISE_FLOOR
+from bench.solve.solvers import noise_std
 
 #: Positions in the coefficient vector of the even Zernike modes (defocus,
 #: astigmatism, spherical: radial order n even). Flipping all of their signs
@@ -141,7 +141,7 @@ class IdentificationNet(nn.Module):
         (a sharp, unaberrated Airy pattern) scored -5 dB PSF-SNR after 450
         steps; with the PSF term (full 256 pupil in that trial) it reached +1.5 dB
         after 50. The PSF is
-        rendered on a 128-pupil grid (:func:`bench.psfs.zernike_psfs`) to keep
+        rendered on a 128-pupil grid (:func:`bench.physics.psfs.zernike_psfs`) to keep
         its gradient cheap.
         """
         estimate, target = self(y), self.normalise(coeff, fc)

@@ -7,15 +7,15 @@ from typing import ClassVar, Literal
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.operators import PaddingMode
-from bench.rules import RULES, NoiseRule
-from bench.solvers import PADDINGS, noise_std, regularized_inverse
+from bench.solve.operators import PaddingMode
+from bench.solve.rules import RULES, NoiseRule
+from bench.solve.solvers import PADDINGS, noise_std, regularized_inverse
 
 
 class InverseFilter(BaseMethod):
     """Closed-form regularised inverse with the weight of the rule ``RULES["<name>.weight"]`` unless given.
 
-    Subclasses set ``regularizer``; their rules live in :mod:`bench.rules`.
+    Subclasses set ``regularizer``; their rules live in :mod:`bench.solve.rules`.
     """
 
     blind = False

@@ -39,8 +39,8 @@ from pylops.optimization.sparsity import splitbregman
 from pylops.signalprocessing import Convolve2D
 
 from bench.api import BaseMethod, Result
-from bench.operators import estimate_noise_std
-from bench.rules import NoiseRule
+from bench.solve.operators import estimate_noise_std
+from bench.solve.rules import NoiseRule
 
 __all__ = [
     "PYLOPS_REFERENCES",
@@ -114,12 +114,12 @@ def valid_blur(psf: np.ndarray, shape: tuple[int, int], *, dtype: Any = np.float
 
 @dataclass(frozen=True)
 class WeightRule:
-    r"""Regularisation weight from the data by a fitted :class:`bench.rules.NoiseRule`, or a fixed one.
+    r"""Regularisation weight from the data by a fitted :class:`bench.solve.rules.NoiseRule`, or a fixed one.
 
     :math:`\lambda = c\,\max(\hat\sigma, \sigma_0)^p` with :math:`\hat\sigma` from
-    :func:`bench.operators.estimate_noise_std` (wavelet MAD), so the methods are never
+    :func:`bench.solve.operators.estimate_noise_std` (wavelet MAD), so the methods are never
     told the noise; :math:`\lambda` is in intensity units (data in [0, 1]). Each
-    plugin's rule is ``RULES["<name>.lam"]`` in :mod:`bench.rules`, and its parameters
+    plugin's rule is ``RULES["<name>.lam"]`` in :mod:`bench.solve.rules`, and its parameters
     ``lam_scale``, ``lam_power`` and ``sigma_floor`` default to it: every fit preferred
     the smallest floor tried (1e-4 to 1e-2), noiseless data doing best almost
     unregularised within the iteration budget. ``lam`` fixes :math:`\lambda` instead.

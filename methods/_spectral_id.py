@@ -2,7 +2,7 @@ r"""The spectral identification network: Zernike PSF parameters from windowed po
 
 Deep-Blur's ResNet reads the PSF from raw pixels, where the blur is mixed with
 the scene; on a CPU budget it stays near 2 dB PSF-SNR. Here the input is the
-log Welch spectrum of the image (:func:`bench.identification.welch_power`),
+log Welch spectrum of the image (:func:`bench.solve.identification.welch_power`),
 where :math:`\log E[I(k)] = \log(|H(k)|^2 S_x(k) + N)` shows the blur's
 :math:`|\mathrm{OTF}|^2` directly: its cut-off :math:`2 f_c`, its zero rings
 (defocus, spherical) and their ellipticity (astigmatism). Beside the spectrum
@@ -14,7 +14,7 @@ the samples, so that without them it marginalises :math:`f_c`).
 The spectrum cannot see the PSF's point reflection (the global sign of the odd
 modes, coma and trefoil), and nothing can see the global sign of the even
 modes: the loss is taken at the better of the PSF and its reflection, and
-:func:`bench.identification.choose_reflection` picks the reflection from the
+:func:`bench.solve.identification.choose_reflection` picks the reflection from the
 image at inference. :math:`\theta_{max}` is marginalised (drawn in [0, 0.15]
 during training), never estimated.
 """
@@ -31,15 +31,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.identification import EVEN_MODES, ODD_MODES, choose_reflection, frequency_radius, welch_power
+from bench.solve.identification import EVEN_MODES, ODD_MODES, choose_reflection, frequency_radius, welch_power
 from bench.learn.checkpoints import save_checkpoint
 from bench.learn.recipe import fit_stage, reuse_stage, start_training, training_card, validation_set
 from bench.learn.sampler import Degradations, TrainingBatch
 from bench.learn.scores import mean_psf_snr, mean_psnr
 from bench.methods._deepblur import UnrolledDouglasRachford
-from bench.psf_model import zernike_psf_model
-from bench.psfs import NOLL_INDICES
-from bench.solvers import noise_std
+from bench.physics.psf_model import zernike_psf_model
+from bench.physics.psfs import NOLL_INDICES
+from bench.solve.solvers import noise_std
 
 __all__ = ["SpectralIdentificationNet", "build_spectral", "train_spectral"]
 

@@ -6,11 +6,11 @@ import numpy as np
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.blind import check_fits, check_kernel_size, deconvolve, project_psf
-from bench.operators import pad
-from bench.psfs import NOLL_INDICES, zernike_psf
-from bench.rules import NOISE_FLOOR, RULES
-from bench.solvers import noise_std
+from bench.solve.blind import check_fits, check_kernel_size, deconvolve, project_psf
+from bench.solve.operators import pad
+from bench.physics.psfs import NOLL_INDICES, zernike_psf
+from bench.solve.rules import NOISE_FLOOR, RULES
+from bench.solve.solvers import noise_std
 
 
 class Method(BaseMethod):
@@ -24,7 +24,7 @@ class Method(BaseMethod):
         Cap of the number of alternations (one PSF update, one image update).
     fc : float
         Cut-off frequency (cycles/pixel) of the starting PSF, the
-        diffraction-limited PSF without aberrations (:func:`bench.psfs.zernike_psf`
+        diffraction-limited PSF without aberrations (:func:`bench.physics.psfs.zernike_psf`
         with zero Zernike coefficients): 0.1875, the middle of the documented
         range [0.125, 0.25] of the fresnel-zernike data.
 
@@ -46,8 +46,8 @@ class Method(BaseMethod):
     estimate :math:`\hat\sigma`, :math:`K = \min(K_{max}, 0.15\,\hat\sigma^{-5/4})`
     (about 30, 7 and 3.5 at the low, medium and high levels; the cap on
     noiseless data). The PSF is then projected
-    (:func:`bench.blind.project_psf`) and the image restored by the
-    shared non-blind solve (:func:`bench.blind.deconvolve`).
+    (:func:`bench.solve.blind.project_psf`) and the image restored by the
+    shared non-blind solve (:func:`bench.solve.blind.deconvolve`).
 
     Parameter choice (never on test images): the start and the stopping
     rule come from the documented data (the f_c range) and from the rule

@@ -6,14 +6,14 @@ import torch
 import torch.nn.functional as F
 
 from bench.api import BaseMethod, Result
-from bench.blind import (
+from bench.solve.blind import (
     check_fits,
     check_kernel_size,
     deconvolve,
     delta_psf,
     project_psf,
 )
-from bench.operators import pad, psf_to_otf
+from bench.solve.operators import pad, psf_to_otf
 
 #: Forward differences as centred 3 x 3 kernels (x then y), for psf_to_otf.
 _DIFFERENCES = torch.tensor(
@@ -79,9 +79,9 @@ class Method(BaseMethod):
     sees both gradient images tapered to 0 over the padding
     (:func:`border_taper`), so the seams of the periodic extension, equal in
     :math:`x` and :math:`y`, do not pull the kernel towards a delta. The estimated
-    kernel is projected (:func:`bench.blind.project_psf`) and the
+    kernel is projected (:func:`bench.solve.blind.project_psf`) and the
     image restored by the shared non-blind solve
-    (:func:`bench.blind.deconvolve`), not by the ℓ0 image step,
+    (:func:`bench.solve.blind.deconvolve`), not by the ℓ0 image step,
     whose piecewise-constant output suits text, not microscopy.
 
     Parameter choice (never on test images): Pan et al.'s published values

@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from bench.api import LearnedMethod, Optics, Result, blind_track
-from bench.blind import deconvolve
+from bench.solve.blind import deconvolve
 from bench.learn.checkpoints import load_checkpoint
 from bench.methods._deepblur import ConditionedIdentificationNet, build_conditioned, train_conditioned
-from bench.rules import NOISE_FLOOR, RULES
-from bench.solvers import noise_std, richardson_lucy_operator
+from bench.solve.rules import NOISE_FLOOR, RULES
+from bench.solve.solvers import noise_std, richardson_lucy_operator
 
 POSTER_REFERENCE = (
     'M.-H. Nguyen, F. Sarron, P. Escande and P. Weiss, "Blind deconvolution in microscopy" '
@@ -34,7 +34,7 @@ class Method(LearnedMethod):
     model); for the space-invariant blur of the synthetic datasets the grid
     is averaged into one PSF, which is returned and scored, and handed to a
     classical non-blind solver, as poster 001 suggests: the one every blind
-    method ends with (:func:`bench.blind.deconvolve`, TV-regularised
+    method ends with (:func:`bench.solve.blind.deconvolve`, TV-regularised
     Richardson-Lucy with its fitted noise rules).
 
     Parameters
@@ -56,7 +56,7 @@ class Method(LearnedMethod):
         :math:`A x = \sum_k h_k \star (w_k \odot x)` (deepinv's ``SpaceVaryingBlur``,
         :math:`w_k` the bilinear interpolation weights of the patch centres, a
         partition of unity), inverted by Richardson-Lucy
-        (:func:`bench.solvers.richardson_lucy_operator`) with the iteration count
+        (:func:`bench.solve.solvers.richardson_lucy_operator`) with the iteration count
         of ``richardson_lucy``'s noise rule. The returned PSF is the grid's mean
         in both modes.
     patch, stride : int

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from bench.api import LearnedMethod, Optics, Result, blind_track
-from bench.blind import deconvolve
+from bench.solve.blind import deconvolve
 from bench.learn.checkpoints import load_checkpoint
 from bench.methods._spectral_id import build_spectral, train_spectral
 
@@ -22,11 +22,11 @@ class Method(LearnedMethod):
     where the blur's :math:`|\mathrm{OTF}|^2` shows directly, to the Zernike
     coefficients (Noll 4-11) and, when the optics are not given, the cut-off
     :math:`f_c`. The PSF is rendered by the datasets' own model
-    (:class:`bench.psf_model.ZernikePSF`), its point reflection, which no
+    (:class:`bench.physics.psf_model.ZernikePSF`), its point reflection, which no
     spectrum can see, chosen from the image
-    (:func:`bench.identification.choose_reflection`); the image is restored
+    (:func:`bench.solve.identification.choose_reflection`); the image is restored
     by the non-blind solve every blind plugin shares
-    (:func:`bench.blind.deconvolve`), so its rows read against the other
+    (:func:`bench.solve.blind.deconvolve`), so its rows read against the other
     blind rows as a comparison of PSF estimates.
 
     One network serves both tracks: trained with the optics withheld from half

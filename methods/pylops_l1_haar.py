@@ -14,7 +14,7 @@ from bench.methods._pylops import (
     edge_field,
     valid_blur,
 )
-from bench.rules import RULES, NoiseRule
+from bench.solve.rules import RULES, NoiseRule
 
 LAM = RULES["pylops_l1_haar.lam"]
 
@@ -54,9 +54,9 @@ class Method(PyLopsMethod):
     :math:`A^{\mathsf T}(Ax - y)`, i.e. :math:`\epsilon = 2\lambda`.
 
     The method is not told the noise: :math:`\hat\sigma` is
-    :func:`bench.operators.estimate_noise_std` and :math:`\lambda =
+    :func:`bench.solve.operators.estimate_noise_std` and :math:`\lambda =
     c \max(\hat\sigma, \sigma_0)^p` with :math:`c, p, \sigma_0` the rule
-    ``RULES["pylops_l1_haar.lam"]`` of :mod:`bench.rules`, fitted to the mean
+    ``RULES["pylops_l1_haar.lam"]`` of :mod:`bench.solve.rules`, fitted to the mean
     PSNR on training images by ``python calibration/noise_rules.py`` (which
     prints the constants and the PSNR they reach). Five levels beat three by up
     to 1.7 dB at medium noise (seven change nothing); 100 iterations (about

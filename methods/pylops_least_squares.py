@@ -6,7 +6,7 @@ import numpy as np
 from pylops.optimization.basic import cgls
 
 from bench.methods._pylops import PYLOPS_REFERENCES, PyLopsMethod, centre, edge_field, valid_blur
-from bench.operators import estimate_noise_std
+from bench.solve.operators import estimate_noise_std
 
 
 class Method(PyLopsMethod):
@@ -40,7 +40,7 @@ class Method(PyLopsMethod):
     iteration count plays the role of a regularisation weight. It is chosen
     by Morozov's discrepancy principle [3]_: stop once the residual reaches
     the noise level, estimated from the data by
-    :func:`bench.operators.estimate_noise_std` (the method is not told the
+    :func:`bench.solve.operators.estimate_noise_std` (the method is not told the
     noise). The first iterate that fits is returned, the start included.
     :math:`\tau = 1.4` maximised the mean PSNR over 13 training images at
     the four provisional noise levels (grid 1.1-2.0; 24.31 dB against

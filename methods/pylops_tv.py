@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.methods._pylops import SplitBregmanTV
-from bench.rules import RULES
+from bench.solve.rules import RULES
 
 LAM = RULES["pylops_tv.lam"]
 
@@ -17,7 +17,7 @@ class Method(SplitBregmanTV):
         The weight :math:`\lambda`: fixed (``lam``), or by default
         :math:`c \max(\hat\sigma, \sigma_0)^p` from the data
         (:class:`bench.methods._pylops.WeightRule`, the rule ``RULES["pylops_tv.lam"]``
-        of :mod:`bench.rules`).
+        of :mod:`bench.solve.rules`).
     rho : float, > 0
         Augmented-Lagrangian penalty, relative to the data term
         (:math:`\|A\| \le 1`); it also sets how far the fixed budget gets.
@@ -39,9 +39,9 @@ class Method(SplitBregmanTV):
     :math:`\min_u \|y - Au\|^2 + \rho \|d - b - Du\|^2`, warm-started.
 
     The method is not told the noise: :math:`\hat\sigma` is
-    :func:`bench.operators.estimate_noise_std` and :math:`\lambda =
+    :func:`bench.solve.operators.estimate_noise_std` and :math:`\lambda =
     c \max(\hat\sigma, \sigma_0)^p` with :math:`c, p, \sigma_0` the rule
-    ``RULES["pylops_tv.lam"]`` of :mod:`bench.rules`, fitted to the mean PSNR
+    ``RULES["pylops_tv.lam"]`` of :mod:`bench.solve.rules`, fitted to the mean PSNR
     on training images by ``python calibration/noise_rules.py`` (which prints
     the constants and the PSNR they reach; :math:`p` near the MAP scaling 2).
     ``rho = 0.03`` was the best of 0.001-0.3 within the budget; 20 outer

@@ -6,7 +6,7 @@ import numpy as np
 import pylops
 
 from bench.methods._pylops import SplitBregmanTV, haar_details
-from bench.rules import RULES
+from bench.solve.rules import RULES
 
 LAM = RULES["pylops_tv_haar.lam"]
 
@@ -44,9 +44,9 @@ class Method(SplitBregmanTV):
     sharpest. Here it ties TV on training images (refit of
     ``python calibration/noise_rules.py``), and run to convergence it is not
     better than TV either. :math:`\lambda = c \max(\hat\sigma, \sigma_0)^p`,
-    :math:`\hat\sigma` from :func:`bench.operators.estimate_noise_std` and
+    :math:`\hat\sigma` from :func:`bench.solve.operators.estimate_noise_std` and
     :math:`c, p, \sigma_0` the rule ``RULES["pylops_tv_haar.lam"]`` of
-    :mod:`bench.rules`, fitted on training images by that script. A larger Haar penalty
+    :mod:`bench.solve.rules`, fitted on training images by that script. A larger Haar penalty
     ``rho_haar`` cost up to 3 dB on noiseless data within the 20 x 5 LSQR
     budget (about 0.6 s per 256 x 256 image with a 31 x 31 PSF on one core).
     The references are those of ``pylops_tv``.

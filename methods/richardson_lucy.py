@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.rules import RULES
-from bench.solvers import (
+from bench.solve.rules import RULES
+from bench.solve.solvers import (
     Boundary,
     check_richardson_lucy_options,
     richardson_lucy_from_noise,
@@ -41,9 +41,9 @@ class Method(BaseMethod):
         u_{k+1} = \frac{u_k}{A^{\mathsf T}\mathbb 1}\, A^{\mathsf T}\!\left(\frac{y}{A u_k}\right),
         \qquad K = \min\!\left(K_{max},\ \operatorname{round}(c\,\hat\sigma^{p})\right)
 
-    (:func:`bench.solvers.richardson_lucy_from_noise`), from a flat start, :math:`\hat\sigma`
-    the wavelet MAD noise estimate of ``y`` floored at :data:`bench.rules.NOISE_FLOOR`,
-    the rule ``RULES["richardson_lucy.num_iter"]`` of :mod:`bench.rules`.
+    (:func:`bench.solve.solvers.richardson_lucy_from_noise`), from a flat start, :math:`\hat\sigma`
+    the wavelet MAD noise estimate of ``y`` floored at :data:`bench.solve.rules.NOISE_FLOOR`,
+    the rule ``RULES["richardson_lucy.num_iter"]`` of :mod:`bench.solve.rules`.
     Without a stop RL converges to the maximum-likelihood estimate, which
     amplifies noise, so the count falls with the noise (:math:`p < 0`).
     :math:`c, p` are fitted to the mean PSNR on training images by
@@ -54,7 +54,7 @@ class Method(BaseMethod):
     the MAD estimate is below the root mean square of Poisson noise on
     images with dark regions, so it stopped far too late there.
 
-    References: ``references`` below, and :func:`bench.solvers.richardson_lucy`.
+    References: ``references`` below, and :func:`bench.solve.solvers.richardson_lucy`.
     """
 
     name = "richardson_lucy"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.rules import RULES
-from bench.solvers import (
+from bench.solve.rules import RULES
+from bench.solve.solvers import (
     Boundary,
     check_richardson_lucy_options,
     richardson_lucy_from_noise,
@@ -46,10 +46,10 @@ class Method(BaseMethod):
         \quad \lambda = \min(c_\lambda \hat\sigma^{p_\lambda}, 0.2),
         \quad K = \min(K_{max}, \operatorname{round}(c_K \hat\sigma^{p_K}))
 
-    (:func:`bench.solvers.richardson_lucy_from_noise`), :math:`\hat\sigma` the wavelet MAD
-    noise estimate of ``y`` (:func:`bench.solvers.noise_std`, floored at
-    :data:`bench.rules.NOISE_FLOOR`); the rules are ``RULES["richardson_lucy_tv.tv_weight"]``
-    and ``RULES["richardson_lucy_tv.num_iter"]`` of :mod:`bench.rules`, refitted by
+    (:func:`bench.solve.solvers.richardson_lucy_from_noise`), :math:`\hat\sigma` the wavelet MAD
+    noise estimate of ``y`` (:func:`bench.solve.solvers.noise_std`, floored at
+    :data:`bench.solve.rules.NOISE_FLOOR`); the rules are ``RULES["richardson_lucy_tv.tv_weight"]``
+    and ``RULES["richardson_lucy_tv.num_iter"]`` of :mod:`bench.solve.rules`, refitted by
     ``python calibration/noise_rules.py``. The multiplicative scheme is stable
     only while the denominator stays positive, which caps :math:`\lambda`
     well below the weight a converged TV solution of noisy data needs: on

@@ -9,16 +9,16 @@ from typing import Literal
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.blind import (
+from bench.solve.blind import (
     check_fits,
     check_kernel_size,
     deconvolve,
     delta_psf,
     project_psf,
 )
-from bench.operators import FFTConvolver, pad
-from bench.rules import NOISE_FLOOR
-from bench.solvers import noise_std
+from bench.solve.operators import FFTConvolver, pad
+from bench.solve.rules import NOISE_FLOOR
+from bench.solve.solvers import noise_std
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class Method(BaseMethod):
         Stop once the generators alone fit ``y`` to its noise level (Notes).
     restore : {"shared", "generator"}
         Image returned: the blind plugins' shared non-blind solve with the
-        estimated PSF (:func:`bench.blind.deconvolve`, default), or
+        estimated PSF (:func:`bench.solve.blind.deconvolve`, default), or
         the image generator's output, SelfDeblur's own estimate.
     kernel_lr : float or None
         Adam step of the kernel generator (None: the budget's).
@@ -158,7 +158,7 @@ class Method(BaseMethod):
     Early stopping (discrepancy principle, after Shi et al.'s spectral-bias
     argument [3]_): stop once the mean squared residual of the generators
     alone reaches :math:`\hat\sigma^2`, the wavelet-MAD noise estimate
-    (:func:`bench.solvers.noise_std`, floor ``NOISE_FLOOR``).
+    (:func:`bench.solve.solvers.noise_std`, floor ``NOISE_FLOOR``).
 
     Parameter choice (training images only, 3 crops of 128 x 128 from
     ``bench.learn.sampler.DegradationSampler``, documented noise levels; never a

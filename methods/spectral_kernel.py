@@ -7,9 +7,9 @@ import math
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.blind import check_fits, check_kernel_size, deconvolve, project_psf
-from bench.rules import NOISE_FLOOR
-from bench.solvers import noise_std
+from bench.solve.blind import check_fits, check_kernel_size, deconvolve, project_psf
+from bench.solve.rules import NOISE_FLOOR
+from bench.solve.solvers import noise_std
 
 
 class Method(BaseMethod):
@@ -49,8 +49,8 @@ class Method(BaseMethod):
     centred kernel box) and non-negativity as object constraints, finished
     by error reduction; of ``restarts`` random starts the one with the
     smallest modulus misfit is kept. The kernel is projected
-    (:func:`bench.blind.project_psf`) and the image restored by the
-    shared non-blind solve (:func:`bench.blind.deconvolve`). A
+    (:func:`bench.solve.blind.project_psf`) and the image restored by the
+    shared non-blind solve (:func:`bench.solve.blind.deconvolve`). A
     kernel and its point reflection have the same modulus: the method
     cannot tell coma from its mirror image.
 

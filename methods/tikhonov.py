@@ -30,11 +30,11 @@ class Method(InverseFilter):
         |D|^2 = 4\sin^2(\pi\nu_x) + 4\sin^2(\pi\nu_y), \quad
         w = c \max(\hat\sigma, \sigma_0)^p \text{ if weight is None}
 
-    (:func:`bench.solvers.regularized_inverse` with ``regularizer="gradient"``),
+    (:func:`bench.solve.solvers.regularized_inverse` with ``regularizer="gradient"``),
     :math:`\hat\sigma` the wavelet MAD noise estimate of ``y``
-    (:func:`bench.solvers.noise_std`) and :math:`\sigma_0` =
-    :data:`bench.rules.NOISE_FLOOR`. :math:`c, p` are the rule
-    ``RULES["tikhonov.weight"]`` of :mod:`bench.rules`, fitted to the mean
+    (:func:`bench.solve.solvers.noise_std`) and :math:`\sigma_0` =
+    :data:`bench.solve.rules.NOISE_FLOOR`. :math:`c, p` are the rule
+    ``RULES["tikhonov.weight"]`` of :mod:`bench.solve.rules`, fitted to the mean
     PSNR on training images by ``python calibration/noise_rules.py``, which
     prints them and the PSNR they reach. The discrepancy principle did
     worse, for the reasons given in ``wiener``.

@@ -7,8 +7,8 @@ from typing import Literal
 import torch
 
 from bench.api import BaseMethod, Result
-from bench.operators import FFTConvolver, estimate_noise_std, pad
-from bench.rules import RULES, NoiseRule
+from bench.solve.operators import FFTConvolver, estimate_noise_std, pad
+from bench.solve.rules import RULES, NoiseRule
 
 DATA_TERMS = ("l2", "kl")
 PRIORS = ("tv", "l1")
@@ -32,7 +32,7 @@ class Method(BaseMethod):
     lam_scale, sigma_floor : float or None
         :math:`c` and :math:`\sigma_0` (least noise assumed) of that rule;
         None takes the values fitted for ``(data, prior)``, the rules
-        ``RULES["variational[data=..,prior=..].lam"]`` of :mod:`bench.rules`.
+        ``RULES["variational[data=..,prior=..].lam"]`` of :mod:`bench.solve.rules`.
     tv_eps : float, > 0
         Smoothing :math:`\varepsilon` of the TV, in intensity units (0.01 was
         up to 0.25 dB better than 1e-3 or 1e-4 on noisy training images).
@@ -46,7 +46,7 @@ class Method(BaseMethod):
     Notes
     -----
     Over the field :math:`u \ge 0` of size :math:`(H + k - 1) \times (W + k - 1)`
-    whose valid blur :math:`Au` (:class:`bench.operators.FFTConvolver`,
+    whose valid blur :math:`Au` (:class:`bench.solve.operators.FFTConvolver`,
     ``mode="valid"``) is the data, minimises
 
     .. math::
@@ -72,7 +72,7 @@ class Method(BaseMethod):
     :math:`\lambda = c\,\hat\sigma^p / \bar y` for KL (:math:`\bar y /
     \hat\sigma^2` estimates the photon gain that scales a Poisson
     log-likelihood). :math:`c, p, \sigma_0` are the rule
-    ``RULES["variational[data=..,prior=..].lam"]`` of :mod:`bench.rules`,
+    ``RULES["variational[data=..,prior=..].lam"]`` of :mod:`bench.solve.rules`,
     fitted per (data, prior) to the mean PSNR on training images by
     ``python calibration/noise_rules.py``, which prints them and the PSNR
     they reach. KL + TV and L2 + TV tie there, so the simpler L2 is the

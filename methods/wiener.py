@@ -26,11 +26,11 @@ class Method(InverseFilter):
         \hat X = \frac{\overline{H}\, \tilde Y}{|H|^2 + w}, \qquad
         w = c \max(\hat\sigma, \sigma_0)^p \text{ if weight is None}
 
-    (:func:`bench.solvers.regularized_inverse` with ``regularizer="identity"``),
+    (:func:`bench.solve.solvers.regularized_inverse` with ``regularizer="identity"``),
     :math:`\hat\sigma` the wavelet MAD noise estimate of ``y``
-    (:func:`bench.solvers.noise_std`) and :math:`\sigma_0` =
-    :data:`bench.rules.NOISE_FLOOR`. :math:`c, p` are the rule
-    ``RULES["wiener.weight"]`` of :mod:`bench.rules`, fitted to the mean
+    (:func:`bench.solve.solvers.noise_std`) and :math:`\sigma_0` =
+    :data:`bench.solve.rules.NOISE_FLOOR`. :math:`c, p` are the rule
+    ``RULES["wiener.weight"]`` of :mod:`bench.solve.rules`, fitted to the mean
     PSNR on training images by ``python calibration/noise_rules.py``, which
     prints them and the PSNR they reach. The discrepancy principle did worse:
     the PSFs are band-limited, so the noise above their cut-off stays in the

@@ -9,17 +9,17 @@ from typing import Any, ClassVar
 import torch
 
 from bench.api import BaseMethod, Optics, Result, blind_track
-from bench.blind import check_fits, check_kernel_size, deconvolve, project_psf
-from bench.identification import (
+from bench.solve.blind import check_fits, check_kernel_size, deconvolve, project_psf
+from bench.solve.identification import (
     choose_reflection,
     frequency_radius,
     otf_power,
     welch_power,
 )
-from bench.psf_model import zernike_psf_model
-from bench.psfs import NOLL_INDICES
-from bench.rules import NOISE_FLOOR
-from bench.solvers import noise_std
+from bench.physics.psf_model import zernike_psf_model
+from bench.physics.psfs import NOLL_INDICES
+from bench.solve.rules import NOISE_FLOOR
+from bench.solve.solvers import noise_std
 
 
 class Method(BaseMethod):
@@ -58,7 +58,7 @@ class Method(BaseMethod):
 
     and the fit minimises Whittle's approximation of the negative log-likelihood [2]_,
     :math:`\sum_k \log \lambda_k + I_k / \lambda_k`, over all parameters with
-    Adam, autograd through :class:`bench.psf_model.ZernikePSF`. The data are
+    Adam, autograd through :class:`bench.physics.psf_model.ZernikePSF`. The data are
     the Welch spectra of the image's x and y differences, summed
     (prewhitening: the Hann window's leakage from the strong low frequencies
     becomes negligible), and :math:`\lambda_k` is their exact expectation
@@ -66,11 +66,11 @@ class Method(BaseMethod):
     frequency and the first ring are left out. The power spectrum sees only
     :math:`|\mathrm{OTF}|`: the even modes' sign is irrelevant, the odd
     modes' sign is the PSF's point reflection, chosen after the fit by
-    :func:`bench.identification.choose_reflection`. The coefficients start
+    :func:`bench.solve.identification.choose_reflection`. The coefficients start
     uniform in [-0.15, 0.15] waves (the datasets' documented range; no
     penalty or bound during the fit: θ_max is not assumed), f_c at
     stratified points of its range. The best start's PSF is projected and the
-    image restored by the shared solve (:func:`bench.blind.deconvolve`).
+    image restored by the shared solve (:func:`bench.solve.blind.deconvolve`).
 
     Parameter choice, on training images only (``fresnel-zernike``,
     ``images="train"``, seed 1, every second of the 19 images, noiseless
@@ -249,7 +249,7 @@ class WindowedSpectrum:
 
     :math:`r` the normalised autocorrelation of the 2-D Hann window of side
     :math:`w` (so white noise keeps its variance, as in
-    :func:`bench.identification.welch_power`) and :math:`c` the gradients'
+    :func:`bench.solve.identification.welch_power`) and :math:`c` the gradients'
     autocovariance, computed on a grid twice as fine as the spectrum's: the
     exact expectation of the windowed periodogram, leakage and smoothing included.
     """

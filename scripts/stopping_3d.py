@@ -3,10 +3,10 @@
 For every case of ``fresnel-zernike-3d`` (the benchmark's test volumes by
 default, ``--images train`` for the training renders) and each of
 ``richardson_lucy`` and ``richardson_lucy_tv``, one run of
-:func:`bench.solvers.richardson_lucy` with the method's own boundary and TV
+:func:`bench.solve.solvers.richardson_lucy` with the method's own boundary and TV
 weight records the PSNR of every iterate (``on_iteration``) up to
 ``--max-iter`` (raised to the rule's count where that is larger). It then
-compares the count the method's noise rule gives (its ``bench.rules.RULES`` entry for the
+compares the count the method's noise rule gives (its ``bench.solve.rules.RULES`` entry for the
 estimated noise, as ``bench run`` uses it) with the oracle count, the
 iterate of highest PSNR, which needs the ground truth. Nothing is fitted:
 the rules keep the constants calibrated on 2D training images.
@@ -35,9 +35,9 @@ from bench.config import compose
 from bench.datasets.fresnel_zernike_3d import Dataset
 from bench.methods.richardson_lucy import Method as RichardsonLucy
 from bench.methods.richardson_lucy_tv import Method as RichardsonLucyTV
-from bench.metrics import psnr
-from bench.rules import NOISE_FLOOR, RULES, NoiseRule
-from bench.solvers import noise_std, richardson_lucy
+from bench.score.image import psnr
+from bench.solve.rules import NOISE_FLOOR, RULES, NoiseRule
+from bench.solve.solvers import noise_std, richardson_lucy
 
 METHODS = {"richardson_lucy": RichardsonLucy, "richardson_lucy_tv": RichardsonLucyTV}
 #: Each method's rules: its iteration count, and its TV weight (0: plain RL).

@@ -13,7 +13,7 @@ from skimage.data import camera
 from skimage.transform import resize
 
 import bench  # noqa: F401  (installs the torchvision fallback before deepinv is imported)
-from bench.cases import CaseStore
+from bench.run.cases import CaseStore
 from bench.config import compose, make_dataset
 from bench.run.engine import EngineSettings, dask_client
 from bench.registry import load_registry
@@ -76,10 +76,10 @@ def gain_on_a_noisy_training_image(name: str, size: int) -> float:
 
     Non-blind methods get the true PSF, blind ones only the image, as in a run.
     """
-    from bench.degradation import NoiseLevel, blur_valid, degrade
-    from bench.images import TRAIN_IMAGES, load_image
-    from bench.metrics import psnr
-    from bench.psfs import zernike_psf
+    from bench.physics.degradation import NoiseLevel, blur_valid, degrade
+    from bench.scenes.images import TRAIN_IMAGES, load_image
+    from bench.score.image import psnr
+    from bench.physics.psfs import zernike_psf
 
     field = load_image(TRAIN_IMAGES[0], size)
     psf = zernike_psf(np.full(8, 0.05), 0.18, size=31)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.cli import main
+from bench.commands.cli import main
 from tests.conftest import TEST_PLUGINS
 
 RUN = ["run", "--dataset", "smoke", "--method", "identity", "--out", "{dir}/run"]  # a later --out wins

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from test_report import IMAGES, NOISES, _write_run
 
-from bench.cli import main
+from bench.commands.cli import main
 from bench.report.benchopt import OBJECTIVE_NAME, benchopt_results
-from bench.runfolder import read_run
+from bench.run.runfolder import read_run
 
 benchopt_results_module = pytest.importorskip("benchopt.results", reason="benchopt is a test extra")
 pytest.importorskip("pyarrow", reason="the parquet file needs pyarrow")

@@ -7,13 +7,14 @@ import pytest
 import scipy.signal
 import torch
 
-from bench.blind import delta_psf, project_psf
+from bench.solve.blind import delta_psf, project_psf
 from bench.checks import check_psf
 from bench.config import make_method
-from bench.images import load_image
+from bench.scenes.images import load_image
 from bench.methods.l0_gradient import gradient_otfs
-from bench.metrics import normalize_psf, psf_snr
-from bench.operators import pad
+from bench.physics.psf_geometry import normalize_psf
+from bench.score.psf import psf_snr
+from bench.solve.operators import pad
 from bench.registry import load_registry
 
 BLIND = ("blind_richardson_lucy", "l0_gradient", "spectral_kernel")

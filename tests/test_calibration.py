@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bench.rules import RULES
+from bench.solve.rules import RULES
 from calibration import noise_rules
 from calibration.noise_rules import FITS, MIN_TOLERANCE_DB, MULTIPLIERS, case_psnr, main, refit, tolerance
 

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from bench.cases import CaseStore
+from bench.run.cases import CaseStore
 from bench.config import compose, make_dataset
 from bench.registry import load_registry
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from bench.cli import main
+from bench.commands.cli import main
 
 
 def test_cli_list_shows_methods_and_datasets(capsys):
@@ -36,7 +36,7 @@ def test_cli_unknown_method_is_a_clean_error_on_stderr(capsys):
 def test_cli_starts_without_torch():
     """`bench --help` imports neither torch nor torchvision (they took seconds); deepinv still imports after bench."""
     code = (
-        "import sys, bench.cli; assert 'torch' not in sys.modules and 'torchvision' not in sys.modules; "
+        "import sys, bench.commands.cli; assert 'torch' not in sys.modules and 'torchvision' not in sys.modules; "
         "import deepinv; assert 'torchvision' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -81,12 +81,12 @@ def test_dry_run_lists_what_would_be_recomputed_and_why_and_runs_nothing(tmp_pat
 
 
 def test_an_error_inside_bench_exits_3_and_points_to_debug(monkeypatch, capsys):
-    import bench.cli
+    import bench.commands.cli
 
     def broken(args):
         raise KeyError("internal")
 
-    monkeypatch.setattr(bench.cli, "_list", broken)
+    monkeypatch.setattr(bench.commands.cli, "_list", broken)
     assert main(["list"]) == 3
     assert (
         "KeyError: 'internal' (a bug in bench or a plugin; rerun with --debug for the traceback)"

@@ -14,7 +14,7 @@ from bench.methods._deepblur import (
     UnrolledDouglasRachford,
     build_deepblur,
 )
-from bench.psfs import zernike_psfs
+from bench.physics.psfs import zernike_psfs
 from bench.registry import load_registry
 
 TINY = {
@@ -41,7 +41,7 @@ def test_sampler_is_seeded_and_consistent(sampler):
 
 def test_sampler_never_uses_test_images(monkeypatch):
     import bench.learn.sampler
-    from bench.images import TEST_IMAGES, TRAIN_IMAGES, TRAIN_PHANTOM_SEED_OFFSET, load_image
+    from bench.scenes.images import TEST_IMAGES, TRAIN_IMAGES, TRAIN_PHANTOM_SEED_OFFSET, load_image
 
     loaded = []
     monkeypatch.setattr(
@@ -214,7 +214,7 @@ def test_shipped_cpu_checkpoints_load(name):
 
 
 def test_bench_train_rejects_a_method_without_weights(capsys):
-    from bench.cli import main
+    from bench.commands.cli import main
 
     assert main(["train", "wiener"]) == 2
     assert "'wiener' has nothing to train; learned methods:" in capsys.readouterr().err
@@ -232,7 +232,7 @@ def test_training_configurations_compose():
 
 def test_product_convolution_of_a_constant_grid_is_a_convolution():
     from bench.methods.psf_id_conditioned import product_convolution
-    from bench.operators import pad
+    from bench.solve.operators import pad
 
     torch.manual_seed(0)
     psf = zernike_psfs(torch.full((1, 8), 0.05), torch.tensor([0.2]), size=9)
@@ -248,14 +248,14 @@ def test_product_convolution_of_a_constant_grid_is_a_convolution():
 
 
 def test_overrides_may_follow_options(monkeypatch):
-    import bench.cli
+    import bench.commands.cli
 
     seen = {}
-    monkeypatch.setattr(bench.cli, "_train", lambda args: seen.update(vars(args)) or 0)
-    assert bench.cli.main(["train", "deepblur", "--out", "x.pt", "seed=1", "preset=gpu"]) == 0
+    monkeypatch.setattr(bench.commands.cli, "_train", lambda args: seen.update(vars(args)) or 0)
+    assert bench.commands.cli.main(["train", "deepblur", "--out", "x.pt", "seed=1", "preset=gpu"]) == 0
     assert seen["overrides"] == ["seed=1", "preset=gpu"] and str(seen["out"]) == "x.pt"
     with pytest.raises(SystemExit):
-        bench.cli.main(["train", "deepblur", "--out", "x.pt", "--bogus"])
+        bench.commands.cli.main(["train", "deepblur", "--out", "x.pt", "--bogus"])
 
 
 @pytest.mark.parametrize("name", ["deepblur", "deepblur-oracle"])

@@ -1,10 +1,10 @@
-"""Valid blur and noise levels (bench.degradation): the crop, each noise model's statistics, bad levels refused."""
+"""Valid blur and noise levels (bench.physics.degradation): the crop, each noise model's statistics, bad levels refused."""
 
 import numpy as np
 import pytest
 
-from bench.degradation import NoiseLevel, blur_valid, degrade
-from bench.psfs import zernike_psf
+from bench.physics.degradation import NoiseLevel, blur_valid, degrade
+from bench.physics.psfs import zernike_psf
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,10 @@ import time
 import pandas as pd
 import pytest
 
-from bench.cli import main
+from bench.commands.cli import main
 from bench.run.engine import EXIT_TOPIC, START_TOPIC, _ExitLog, worker_exit
 from bench.run.runner import run_benchmark
-from bench.runfolder import read_cases
+from bench.run.runfolder import read_cases
 from tests.conftest import TEST_PLUGINS
 
 GOOD = "scaled,blind_psf,identity"
@@ -213,7 +213,7 @@ def test_two_runs_into_one_folder_lose_no_row(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "bench.cli",
+        "bench.commands.cli",
         "run",
         "--dataset",
         "smoke",

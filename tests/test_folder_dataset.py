@@ -9,7 +9,7 @@ import scipy.ndimage
 import scipy.signal
 import tifffile
 
-from bench.cases import validate_case
+from bench.run.cases import validate_case
 from bench.datasets.folder import Dataset
 
 
@@ -152,7 +152,7 @@ def test_raw_camera_data_warns_and_auto_estimates_offset_and_psf_background(tmp_
     import torch
 
     from bench.config import make_method
-    from bench.metrics import score
+    from bench.score.case import score
     from bench.registry import load_registry
     from bench.run.runner import call_method
 
@@ -181,7 +181,7 @@ def test_raw_camera_data_warns_and_auto_estimates_offset_and_psf_background(tmp_
 
 
 def test_restorations_are_written_as_tiffs_in_the_input_scale_with_the_pixel_size(folder, tmp_path):
-    from bench.images_out import restoration_path, safe_name
+    from bench.run.images_out import restoration_path, safe_name
     from bench.run.runner import run_benchmark
 
     overrides = [f"out={tmp_path / 'run'}", f"dataset.path={folder / 'images'}", f"dataset.psf={folder / 'psf.tif'}",

@@ -1,9 +1,9 @@
-"""Tests for the offline ground-truth image pool (bench.images)."""
+"""Tests for the offline ground-truth image pool (bench.scenes.images)."""
 
 import numpy as np
 import pytest
 
-from bench import images
+from bench.scenes import images
 
 SIZE = 64
 ALL_NAMES = tuple(dict.fromkeys(images.TEST_IMAGES + images.TRAIN_IMAGES))

@@ -6,7 +6,7 @@ import pytest
 from bench.api import BaseMethod, LearnedMethod, parameters
 from bench.config import method_label
 from bench.registry import load_registry
-from bench.runfolder import output_path, read_cases
+from bench.run.runfolder import output_path, read_cases
 
 
 class Budgeted(BaseMethod):

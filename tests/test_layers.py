@@ -1,15 +1,18 @@
-"""The import graph of the code: no circle in ``bench/``, layers that point one way, plugins that use only the core.
+"""The import graph of the code: no circle, layers that point one way, plugins that use only the core.
 
 Read from the source with :mod:`ast` (every ``import``, also inside functions),
 so a circle that Python tolerates through a late import still fails here.
 
-Layers, from the bottom: the core (every ``bench`` module not named below),
-the run engine (``bench.run``), presentation (``bench.report``), the commands
-(``bench.cli``, ``bench.timing``). The plugins (``bench.methods``,
-``bench.datasets``) use the core only, and each other never: what several
-plugins share lives in the core or in a ``_``-prefixed helper module. Nor
-does a plugin reach another by its name, through the registry or an import
-by a computed name, which the import graph cannot see.
+The layers, from the bottom, are the sub-packages of ``bench/`` (:data:`LAYERS`):
+a module imports its own layer and the layers below, never one above. The
+plugins (``bench.methods``, ``bench.datasets``) sit above the maths they use
+and below the registry that loads them; they never import each other: what
+several plugins share lives in the core or in a ``_``-prefixed helper module.
+Nor does a plugin reach another by its name, through the registry or an
+import by a computed name, which the import graph cannot see. The report
+reads run folders only through ``bench.run.runfolder``.
+
+``python tests/test_layers.py`` prints the layers and what each imports.
 """
 
 from __future__ import annotations
@@ -21,7 +24,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_FOLDERS = {"methods": "bench.methods", "datasets": "bench.datasets"}
-COMMANDS = ("bench.cli", "bench.timing")
+#: The layers from the bottom, each with the module prefixes it holds.
+LAYERS = {
+    "system": ("bench", "bench._compat", "bench.system", "bench.conf"),
+    "contract": ("bench.api", "bench.checks"),
+    "physics": ("bench.physics",),
+    "scenes": ("bench.scenes",),
+    "solve": ("bench.solve",),
+    "score": ("bench.score",),
+    "learn": ("bench.learn",),
+    "plugin": tuple(PLUGIN_FOLDERS.values()),
+    "registry": ("bench.registry", "bench.config"),
+    "run": ("bench.run",),
+    "report": ("bench.report",),
+    "commands": ("bench.commands",),
+}
+RANK = {layer: rank for rank, layer in enumerate(LAYERS)}
+#: What the report may import from the run layer: the run folder's reader alone.
+REPORT_READS = "bench.run.runfolder"
 
 
 def _modules() -> dict[str, Path]:
@@ -69,25 +89,24 @@ GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
 
 
 def _layer(name: str) -> str:
-    if name.startswith(tuple(f"{p}." for p in PLUGIN_FOLDERS.values())):
-        return "plugin"
-    if name in COMMANDS:
-        return "command"
-    if name == "bench.run" or name.startswith("bench.run."):
-        return "engine"
-    if name == "bench.report" or name.startswith("bench.report."):
-        return "presentation"
-    return "core"
+    """The layer of a module: the one whose longest prefix names it."""
+    matches = [
+        (len(prefix), layer)
+        for layer, prefixes in LAYERS.items()
+        for prefix in prefixes
+        if name == prefix or name.startswith(prefix + ".")
+    ]
+    if not matches:
+        raise AssertionError(f"{name} is in no layer: add its sub-package to LAYERS")
+    return max(matches)[1]
 
 
-#: Which layers each layer may import.
-ALLOWED = {
-    "core": {"core"},
-    "plugin": {"core", "plugin"},  # plugin -> plugin only to a `_` helper, checked below
-    "engine": {"core", "engine"},
-    "presentation": {"core", "presentation"},
-    "command": {"core", "engine", "presentation", "command"},
-}
+def layer_imports() -> dict[str, list[str]]:
+    """Layer -> the layers its modules import, in layer order: the picture this test enforces."""
+    found: dict[str, set[str]] = {layer: set() for layer in LAYERS}
+    for name, targets in GRAPH.items():
+        found[_layer(name)] |= {_layer(t) for t in targets} - {_layer(name)}
+    return {layer: sorted(found[layer], key=RANK.get) for layer in LAYERS}
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -125,11 +144,13 @@ def test_the_graph_is_read_from_every_module():
     assert {
         "bench.run.runner",
         "bench.report.html",
-        "bench.runfolder",
+        "bench.run.runfolder",
         "bench.methods.wiener",
         "bench.datasets.smoke",
     } <= set(GRAPH)
-    assert "bench.runfolder" in GRAPH["bench.run.runner"] and "bench.measure" in GRAPH["bench.timing"]
+    assert (
+        "bench.run.runfolder" in GRAPH["bench.run.runner"] and "bench.system.measure" in GRAPH["bench.commands.timing"]
+    )
 
 
 def test_cycles_are_found_when_there_are_some():
@@ -141,11 +162,31 @@ def test_no_import_circle_anywhere():
     assert _cycles(GRAPH) == []
 
 
+def test_every_module_has_a_layer_and_the_layers_are_the_folders():
+    assert {_layer(name) for name in GRAPH} == set(LAYERS)
+    packages = {p.name for p in (ROOT / "bench").iterdir() if (p / "__init__.py").is_file()}
+    assert {f"bench.{p}" for p in packages} <= {prefix for prefixes in LAYERS.values() for prefix in prefixes}
+
+
 @pytest.mark.parametrize("name", sorted(GRAPH))
 def test_layers_point_one_way(name):
     layer = _layer(name)
-    wrong = sorted(target for target in GRAPH[name] if _layer(target) not in ALLOWED[layer])
-    assert not wrong, f"{name} ({layer}) imports {', '.join(f'{t} ({_layer(t)})' for t in wrong)}"
+    upward = sorted(t for t in GRAPH[name] if RANK[_layer(t)] > RANK[layer])
+    assert not upward, f"{name} ({layer}) imports {', '.join(f'{t} ({_layer(t)})' for t in upward)} from above"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in GRAPH if _layer(n) == "report"))
+def test_the_report_reads_run_folders_only(name):
+    wrong = sorted(t for t in GRAPH[name] if _layer(t) == "run" and t != REPORT_READS)
+    assert not wrong, f"{name} imports {wrong}: the report reads runs through {REPORT_READS} alone"
+
+
+def test_the_layer_order_is_found_when_it_is_broken():
+    GRAPH["bench.physics.psfs"].add("bench.score.case")
+    try:
+        assert "score" in layer_imports()["physics"]
+    finally:
+        GRAPH["bench.physics.psfs"].discard("bench.score.case")
 
 
 @pytest.mark.parametrize("name", sorted(n for n in GRAPH if _layer(n) == "plugin"))
@@ -178,7 +219,7 @@ def _lookups(name: str, path: Path) -> list[str]:
          ["bench.registry", "load_registry()"]),
         ("from bench import registry\nw = registry.load_registry().method('w')\n", ["bench.registry", "load_registry()"]),
         ("import importlib\nw = importlib.import_module('bench.methods.wiener')\n", ["import_module()"]),
-        ("import importlib.resources\nfrom bench.solvers import richardson_lucy\n", []),
+        ("import importlib.resources\nfrom bench.solve.solvers import richardson_lucy\n", []),
     ],
 )  # fmt: skip
 def test_plugin_lookups_are_found_when_there_are_some(tmp_path, source, found):
@@ -192,5 +233,10 @@ def test_plugins_never_look_up_other_plugins_by_name(name):
     found = _lookups(name, MODULES[name])
     assert not found, (
         f"{name} uses {', '.join(found)}: a plugin that loads another plugin by name depends on it; "
-        "call the core function they share instead (bench.blind, bench.solvers, bench.rules)"
+        "call the core function they share instead (bench.solve.blind, bench.solve.solvers, bench.solve.rules)"
     )
+
+
+if __name__ == "__main__":
+    for layer, below in layer_imports().items():
+        print(f"{RANK[layer]:2d} {layer:<9} {', '.join(LAYERS[layer]):<42} imports {', '.join(below) or '-'}")

@@ -6,10 +6,10 @@ import torch
 
 from bench.api import Result
 from bench.config import make_method
-from bench.degradation import NoiseLevel, blur_valid, degrade
-from bench.images import load_image
-from bench.metrics import psnr
-from bench.psfs import zernike_psf
+from bench.physics.degradation import NoiseLevel, blur_valid, degrade
+from bench.scenes.images import load_image
+from bench.score.image import psnr
+from bench.physics.psfs import zernike_psf
 from bench.registry import load_registry
 
 METHODS = sorted(load_registry().methods)

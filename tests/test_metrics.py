@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from bench.metrics import normalize_psf, psf_psnr, psf_snr, psnr, reblur_psnr, score, ssim
+from bench.physics.psf_geometry import normalize_psf
+
+from bench.score.case import score
+
+from bench.score.image import psnr, ssim
+
+from bench.score.psf import psf_psnr, psf_snr, reblur_psnr
 
 
 @pytest.fixture
@@ -25,7 +31,7 @@ def test_ssim_matches_skimage(pair):
 
 @pytest.mark.parametrize("data_range", [1.0, 255.0])
 def test_ssim_reference_equals_skimage_for_several_estimates(pair, data_range):
-    from bench.metrics import SSIMReference
+    from bench.score.image import SSIMReference
 
     x, y = (image.astype(np.float64) * data_range for image in pair)
     reference = SSIMReference(x, data_range=data_range)
@@ -90,7 +96,7 @@ def test_score_leaves_psf_metrics_empty_without_an_estimate(pair):
 
 
 def _ringing_by_full_median_filter(y, x_hat, scale_px):
-    """The definition of bench.metrics.ringing, with scipy's median filter over the whole image."""
+    """The definition of bench.score.reference_free.ringing, with scipy's median filter over the whole image."""
     import math
 
     import scipy.ndimage
@@ -125,21 +131,9 @@ def blurred_case():
     return x.astype(np.float32), y.astype(np.float32), h, [e.astype(np.float32) for e in estimates]
 
 
-@pytest.mark.parametrize("window", [3, 7, 11])
-def test_median_at_equals_scipy_median_filter(window):
-    import scipy.ndimage
-
-    from bench.metrics import median_at
-
-    image = np.random.default_rng(window).random((37, 50))
-    at = np.flatnonzero(np.random.default_rng(0).random(image.shape) < 0.3)
-    expected = scipy.ndimage.median_filter(image, window).ravel()[at]
-    np.testing.assert_array_equal(median_at(image, at, window), expected)
-
-
 @pytest.mark.parametrize("scale_px", [2.0, 3.4])
 def test_ringing_equals_its_definition_with_a_full_median_filter(blurred_case, scale_px):
-    from bench.metrics import ringing
+    from bench.score.reference_free import ringing
 
     _, y, _, estimates = blurred_case
     for x_hat in estimates:
@@ -150,7 +144,7 @@ def test_ringing_equals_its_definition_with_a_full_median_filter(blurred_case, s
 
 def test_case_scorer_reuses_the_input_share_and_equals_score(blurred_case):
     from bench.api import Scoring
-    from bench.metrics import CaseScorer
+    from bench.score.case import CaseScorer
 
     x, y, h, estimates = blurred_case
     scorer = CaseScorer(x, y, h, scoring=Scoring())
@@ -159,5 +153,5 @@ def test_case_scorer_reuses_the_input_share_and_equals_score(blurred_case):
         for psf_hat in psf_hats:
             once = score(x, x_hat, h, psf_hat, y=y)
             assert scorer(x_hat, psf_hat) == pytest.approx(once, nan_ok=True, abs=0)
-    assert len(scorer._blurred_x) == 2  # one h * x per canvas size, not one per call
+    assert len(scorer._reblur._blurred) == 2  # one h * x per canvas size, not one per call
     assert scorer(x, h)["reblur_psnr"] == np.inf

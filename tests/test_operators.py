@@ -1,12 +1,12 @@
-"""The operators methods compute with (bench.operators): FFT convolution and its adjoint, OTF, padding."""
+"""The operators methods compute with (bench.solve.operators): FFT convolution and its adjoint, OTF, padding."""
 
 import numpy as np
 import pytest
 import scipy.signal
 import torch
 
-from bench.operators import FFTConvolver, pad, psf_to_otf
-from bench.psfs import zernike_psf
+from bench.solve.operators import FFTConvolver, pad, psf_to_otf
+from bench.physics.psfs import zernike_psf
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import tifffile
 from scipy.special import j1
 
 from bench.api import Optics
-from bench.optics import default_psf_size, microscope_optics, model_psf, optics_meta
+from bench.physics.optics import default_psf_size, microscope_optics, model_psf, optics_meta
 
 OIL = microscope_optics(na=1.4, wavelength_um=0.52, refractive_index=1.515, pixel_size_um=0.02)
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from bench.degradation import blur_valid
-from bench.identification import EVEN_MODES, ODD_MODES, choose_reflection, otf_power, welch_power
-from bench.metrics import psf_snr
-from bench.psf_model import ZernikePSF, zernike_psf_model
-from bench.psfs import NOLL_INDICES, zernike_psf, zernike_psfs
+from bench.physics.degradation import blur_valid
+from bench.solve.identification import EVEN_MODES, ODD_MODES, choose_reflection, otf_power, welch_power
+from bench.score.psf import psf_snr
+from bench.physics.psf_model import ZernikePSF, zernike_psf_model
+from bench.physics.psfs import NOLL_INDICES, zernike_psf, zernike_psfs
 
 
 def _draws(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,7 +81,7 @@ def test_welch_power_of_white_noise_is_its_variance_and_otf_power_is_one_at_zero
 
 
 def test_choose_reflection_picks_the_psf_that_blurred_a_sharp_image():
-    from bench.images import load_image
+    from bench.scenes.images import load_image
 
     coeff = torch.tensor([[0.0, 0.05, -0.03, 0.14, -0.12, 0.1, 0.0, 0.02]], dtype=torch.float64)
     psf = ZernikePSF(31, dtype=torch.float64)(coeff, torch.tensor([0.2], dtype=torch.float64))

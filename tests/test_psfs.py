@@ -1,9 +1,9 @@
-"""The datasets' PSFs (bench.psfs): normalised, centred, narrower at a higher cut-off, bad parameters refused."""
+"""The datasets' PSFs (bench.physics.psfs): normalised, centred, narrower at a higher cut-off, bad parameters refused."""
 
 import numpy as np
 import pytest
 
-from bench.psfs import zernike_psf
+from bench.physics.psfs import zernike_psf
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from bench.api import Scoring
-from bench.cases import validate_case
+from bench.run.cases import validate_case
 from bench.config import compose, make_dataset
 from bench.datasets import widefield_dapi
 from bench.datasets._real import (
@@ -24,18 +24,14 @@ from bench.datasets._real import (
     optics_psf,
     resample_psf,
 )
-from bench.metrics import (
-    CaseScorer,
-    affine_fit,
-    bead_fwhm,
-    line_profile,
-    psf_fwhm,
-    ringing,
-    score,
-)
+from bench.physics.psf_geometry import psf_fwhm
+from bench.score.case import CaseScorer, score
+from bench.score.image import affine_fit
+from bench.score.probes import bead_fwhm, line_profile
+from bench.score.reference_free import ringing
 from bench.registry import load_registry
 from bench.run.runner import run_benchmark
-from bench.solvers import richardson_lucy
+from bench.solve.solvers import richardson_lucy
 
 #: name -> (number of cases, image shape, PSF shape, pixel size in µm, has a reference)
 DOCUMENTED = {

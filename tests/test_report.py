@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.cli import main
+from bench.commands.cli import main
 from bench.report.publish import write_report
 from bench.report.stats import bootstrap_mean, load_runs, paired_differences, summarize
-from bench.runfolder import FORMAT_VERSION, input_path, leaderboard, read_run
+from bench.run.runfolder import FORMAT_VERSION, input_path, leaderboard, read_run
 
 IMAGES = ["i0", "i1", "i2", "i3", "i4"]  # 5: the fewest images that get intervals
 NOISES = ["low", "high"]
@@ -168,7 +168,7 @@ def test_cli_report_rejects_a_folder_without_cases(tmp_path, capsys):
 
 def test_report_shows_each_label_of_a_method_as_its_own_entry_with_its_image_panels(tmp_path):
     """Two budgets of ``rl`` in one run: two ranked entries, benchopt solver names, panels read from their folders."""
-    from bench.runfolder import output_path
+    from bench.run.runfolder import output_path
 
     run = _write_run(tmp_path / "run")
     cases = pd.read_csv(run / "cases.csv")

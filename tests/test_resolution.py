@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import data, filters
 
-from bench.resolution import decorrelation_resolution
+from bench.score.resolution import decorrelation_resolution
 
 
 def band_limited(cutoff: float, noise: float, seed: int = 0, side: int = 255) -> np.ndarray:
@@ -54,7 +54,7 @@ def test_bad_input_is_a_clear_error(image, match):
 
 
 def test_case_scorer_reports_the_resolution_only_without_a_reference():
-    from bench.metrics import CaseScorer
+    from bench.score.case import CaseScorer
 
     image = band_limited(0.5, 0.05).astype(np.float32)
     without = CaseScorer(None, image, None)(image, None)

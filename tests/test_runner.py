@@ -6,7 +6,7 @@ import pytest
 
 from bench.registry import UnknownPluginError
 from bench.run.runner import run_benchmark
-from bench.runfolder import read_run
+from bench.run.runfolder import read_run
 from tests.conftest import TEST_PLUGINS
 
 
@@ -40,7 +40,7 @@ def test_runner_writes_cases_leaderboard_and_manifest(tmp_path, smoke_cases):
 
 
 def test_identity_scores_match_the_input(tmp_path, smoke_cases):
-    from bench.metrics import psnr
+    from bench.score.image import psnr
 
     cases = run(tmp_path).cases.set_index("case_id")
     for case in smoke_cases:
@@ -121,7 +121,7 @@ def test_non_finite_output_is_an_error_row(tmp_path):
 
 def test_finished_rows_read_back_keep_text_ids(tmp_path):
     """A resumed run matches finished rows by case id: ``007`` must not come back as the number 7."""
-    from bench.runfolder import FORMAT_VERSION, RunFolder
+    from bench.run.runfolder import FORMAT_VERSION, RunFolder
 
     pd.DataFrame({"method": ["m"], "case_id": ["007"], "image": ["01"], "noise": ["0.10"], "status": ["ok"]}).to_csv(
         tmp_path / "cases.csv", index=False
@@ -132,7 +132,7 @@ def test_finished_rows_read_back_keep_text_ids(tmp_path):
 
 
 def test_a_run_folder_of_an_older_format_is_refused_with_the_command_that_recomputes_it(tmp_path):
-    from bench.runfolder import read_run
+    from bench.run.runfolder import read_run
 
     run(tmp_path, "wiener", "wiener.weight=0.5")
     manifest = json.loads((tmp_path / "manifest.json").read_text())

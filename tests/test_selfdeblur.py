@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from bench.blind import delta_psf
+from bench.solve.blind import delta_psf
 from bench.checks import check_psf
 from bench.config import make_method
 from bench.methods.selfdeblur import Generators, Method
-from bench.operators import pad
+from bench.solve.operators import pad
 from bench.registry import load_registry
 
 

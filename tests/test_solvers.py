@@ -1,4 +1,4 @@
-"""Tests of bench.solvers: Richardson-Lucy against skimage, the inverse filters, the noise estimate."""
+"""Tests of bench.solve.solvers: Richardson-Lucy against skimage, the inverse filters, the noise estimate."""
 
 import numpy as np
 import pytest
@@ -7,9 +7,9 @@ import scipy.signal
 import torch
 from skimage.restoration import richardson_lucy as skimage_richardson_lucy
 
-from bench.degradation import blur_valid
-from bench.psfs import zernike_psf
-from bench.solvers import noise_std, regularized_inverse, richardson_lucy
+from bench.physics.degradation import blur_valid
+from bench.physics.psfs import zernike_psf
+from bench.solve.solvers import noise_std, regularized_inverse, richardson_lucy
 
 NUMPY_PADS = {
     "zero": lambda a, r: np.pad(a, r, mode="constant"),

@@ -7,8 +7,8 @@ import torch
 from bench.datasets.fresnel_zernike import Dataset
 from bench.learn.sampler import DegradationSampler, Degradations
 from bench.methods._spectral_id import SpectralIdentificationNet, _unview, _view
-from bench.metrics import psf_snr
-from bench.psf_model import zernike_psf_model
+from bench.score.psf import psf_snr
+from bench.physics.psf_model import zernike_psf_model
 from bench.registry import load_registry
 
 TINY = {"window": 32, "widths": [4, 8, 8], "hidden": 16, "psf_size": 9, "theta_max": 0.15, "fc_range": [0.125, 0.25]}

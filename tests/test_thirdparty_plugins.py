@@ -17,7 +17,7 @@ import pytest
 import tomllib
 import torch
 
-from bench.cli import main
+from bench.commands.cli import main
 from bench.config import make_method
 from bench.registry import load_registry
 

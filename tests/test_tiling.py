@@ -1,21 +1,21 @@
-"""Tiled restoration (bench.tiling): partition of unity, equality with the untiled solve, peak memory under the cap."""
+"""Tiled restoration (bench.solve.tiling): partition of unity, equality with the untiled solve, peak memory under the cap."""
 
 import numpy as np
 import pytest
 import torch
 
-from bench.degradation import NoiseLevel, blur_valid, degrade
-from bench.measure import release_free_heap, timed
-from bench.metrics import seam_score
-from bench.psfs import confocal_psf_3d, widefield_psf_3d
-from bench.solvers import richardson_lucy
-from bench.tiling import (
+from bench.physics.degradation import NoiseLevel, blur_valid, degrade
+from bench.system.measure import release_free_heap, timed
+from bench.score.probes import seam_score
+from bench.physics.psfs import confocal_psf_3d, widefield_psf_3d
+from bench.solve.solvers import richardson_lucy
+from bench.solve.tiling import (
     MemoryModel,
     measure_memory,
     plan_tiles,
     restore_tiled,
 )
-from bench.volumes import load_volume
+from bench.scenes.volumes import load_volume
 
 CPU = torch.device("cpu")
 

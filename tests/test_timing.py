@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.cli import main
-from bench.measure import environment, repeat_timed, timed
-from bench.timing import fit_scaling, run_timing, scaling_table, timing_markdown
+from bench.commands.cli import main
+from bench.system.measure import environment, repeat_timed, timed
+from bench.commands.timing import fit_scaling, run_timing, scaling_table, timing_markdown
 
 CPU = torch.device("cpu")
 

@@ -8,14 +8,17 @@ import scipy.ndimage
 from skimage.metrics import structural_similarity
 
 from bench.api import BaseMethod, Result
-from bench.cases import CaseStore
+from bench.run.cases import CaseStore
 from bench.config import compose, make_dataset
-from bench.metrics import psf_snr, score, seam_score, ssim
-from bench.psfs import confocal_psf_3d, widefield_psf_3d
+from bench.score.case import score
+from bench.score.image import ssim
+from bench.score.probes import seam_score
+from bench.score.psf import psf_snr
+from bench.physics.psfs import confocal_psf_3d, widefield_psf_3d
 from bench.registry import load_registry
 from bench.report.publish import write_report
 from bench.run.runner import run_benchmark
-from bench.volumes import TRAIN_PHANTOM_SEED_OFFSET, VOLUME_PHANTOMS, load_volume
+from bench.scenes.volumes import TRAIN_PHANTOM_SEED_OFFSET, VOLUME_PHANTOMS, load_volume
 
 TINY = [
     "dataset.shape=[10,24,24]",

@@ -8,10 +8,10 @@ import torch
 
 from bench.api import Optics, track_of
 from bench.config import make_method
-from bench.degradation import NoiseLevel, blur_valid, degrade
-from bench.images import load_image
-from bench.metrics import psf_snr
-from bench.psf_model import zernike_psf_model
+from bench.physics.degradation import NoiseLevel, blur_valid, degrade
+from bench.scenes.images import load_image
+from bench.score.psf import psf_snr
+from bench.physics.psf_model import zernike_psf_model
 from bench.registry import load_registry
 
 #: A moderately aberrated PSF (Noll 4-11, waves) with coma, at a cut-off inside the datasets' range.
@@ -41,7 +41,7 @@ def test_zernike_ml_recovers_a_known_psf_from_a_noiseless_image():
     On natural images the power-law prior is only approximate and the figures
     are those of the method's Notes; on an image that follows the prior the
     maximum-likelihood fit is consistent, which is what this checks. The
-    point reflection is left to :func:`bench.identification.choose_reflection`,
+    point reflection is left to :func:`bench.solve.identification.choose_reflection`,
     whose gradient-sparsity criterion needs natural images (a Gaussian field
     has none): the PSF is scored up to it, as the spectrum cannot see it.
     """

@@ -16,8 +16,8 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-from bench.files import sha256_file
-from bench.measure import git_commit, library_versions
+from bench.system.files import sha256_file
+from bench.system.measure import git_commit, library_versions
 
 __all__ = ["MAX_FILE_MIB", "CheckpointError", "load_checkpoint", "save_checkpoint"]
 

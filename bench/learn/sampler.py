@@ -1,11 +1,11 @@
 """Training pairs for learned methods: synthetic degradations of the training images, seeded.
 
 :class:`DegradationSampler` draws training pairs from the *training* split of
-:mod:`bench.images` only (never a benchmark test image), blurred by random
+:mod:`bench.scenes.images` only (never a benchmark test image), blurred by random
 Fresnel/Zernike PSFs of the same model as the datasets
-(:func:`bench.psf_model.zernike_psf_model`, which matches
-:func:`bench.psfs.zernike_psfs`) and degraded by the same noise code
-(:func:`bench.degradation.degrade`) over a range of noise levels, :class:`Degradations`,
+(:func:`bench.physics.psf_model.zernike_psf_model`, which matches
+:func:`bench.physics.psfs.zernike_psfs`) and degraded by the same noise code
+(:func:`bench.physics.degradation.degrade`) over a range of noise levels, :class:`Degradations`,
 that covers the documented ones. The same seed gives the same batches;
 :func:`validation_batches` draws a fixed validation set with a disjoint seed.
 """
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bench.degradation import NoiseLevel, blur_valid, degrade
-from bench.images import TRAIN_IMAGES, TRAIN_PHANTOM_SEED_OFFSET, load_image
-from bench.psf_model import zernike_psf_model
-from bench.psfs import NOLL_INDICES
+from bench.physics.degradation import NoiseLevel, blur_valid, degrade
+from bench.scenes.images import TRAIN_IMAGES, TRAIN_PHANTOM_SEED_OFFSET, load_image
+from bench.physics.psf_model import zernike_psf_model
+from bench.physics.psfs import NOLL_INDICES
 
 __all__ = ["VALIDATION_SEED_OFFSET", "DegradationSampler", "Degradations", "TrainingBatch", "validation_batches"]
 
@@ -89,7 +89,7 @@ class DegradationSampler:
         How many seeded draws of each generated image (phantoms, dead leaves) the pool holds.
     psf_bank : int
         PSFs are drawn from a bank of this many, ``psf_refresh`` of which are
-        replaced at every batch (:class:`bench.psf_model.ZernikePSF` draws
+        replaced at every batch (:class:`bench.physics.psf_model.ZernikePSF` draws
         about a thousand per second: a refresh of the batch size makes every PSF new).
     """
 

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from bench.learn.sampler import TrainingBatch
-from bench.metrics import psf_snr, psnr
+from bench.score.image import psnr
+from bench.score.psf import psf_snr
 
 __all__ = ["mean_psf_snr", "mean_psnr"]
 
@@ -19,7 +20,7 @@ def mean_psnr(batches: Sequence[TrainingBatch], restore: Callable[[TrainingBatch
 
 
 def mean_psf_snr(batches: Sequence[TrainingBatch], estimate: Callable[[TrainingBatch], torch.Tensor]) -> float:
-    """Mean PSF-SNR (Deep-Blur eq. 6, :func:`bench.metrics.psf_snr`) of ``estimate(batch)`` over batches."""
+    """Mean PSF-SNR (Deep-Blur eq. 6, :func:`bench.score.psf.psf_snr`) of ``estimate(batch)`` over batches."""
     return _mean_score(batches, lambda batch: batch.psf, estimate, psf_snr)
 
 

@@ -1,4 +1,4 @@
-"""Presentation: what people read about runs. It reads run folders only through :mod:`bench.runfolder`.
+"""Presentation: what people read about runs. It reads run folders only through :mod:`bench.run.runfolder`.
 
 - :mod:`bench.report.stats`: merge runs into variants, bootstrap intervals, paired significance;
 - :mod:`bench.report.tables`: the console table of ``bench run``, ``leaderboard.md``, number formats;

@@ -18,7 +18,7 @@ solver, so the rows are paired); every method runs once per case, which
 benchopt records as ``sampling_strategy="Run_once"`` with ``stop_val=1``.
 ``objective_value`` is the dataset's ranking score (PSNR in dB where there is a
 reference, higher is better; its name in ``ranking_metric``) and
-``objective_<score>`` every score of :mod:`bench.metrics`. Provenance columns
+``objective_<score>`` every score of :mod:`bench.score.case`. Provenance columns
 (``version-*``, ``platform*``, ``system-*``, ``run_date``) come from each run's
 ``manifest.json``: the machine that ran the cases, not the one exporting them.
 
@@ -39,7 +39,7 @@ from typing import Any
 import pandas as pd
 
 from bench.report.stats import load_runs, metric_columns, ranking_metric
-from bench.runfolder import Run, read_run
+from bench.run.runfolder import Run, read_run
 
 __all__ = [
     "OBJECTIVE_NAME",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, cast, overload
 import numpy as np
 import pandas as pd
 
-from bench.metrics import psf_canvas
+from bench.physics.psf_geometry import psf_canvas
 from bench.report.stats import ALL_NOISE, MIN_IMAGES, ranking_metric
 from bench.report.tables import (
     LABELS,
@@ -35,7 +35,7 @@ from bench.report.tables import (
     pooled_rows,
     ranked_rows,
 )
-from bench.runfolder import Run
+from bench.run.runfolder import Run
 
 if TYPE_CHECKING:
     from matplotlib.colors import ListedColormap

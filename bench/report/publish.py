@@ -9,7 +9,7 @@ from bench.report.benchopt import benchopt_columns
 from bench.report.html import render_page
 from bench.report.stats import load_runs, paired_differences, summarize
 from bench.report.tables import markdown_report
-from bench.runfolder import read_run
+from bench.run.runfolder import read_run
 
 __all__ = ["write_report"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.runfolder import METRICS, Run
+from bench.run.runfolder import METRICS, Run
 
 __all__ = [
     "ALL_NOISE", "MIN_IMAGES", "RANKING_METRICS", "bootstrap_mean", "load_runs", "metric_columns", "paired_differences",

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.report.stats import ALL_NOISE, ranking_metric
-from bench.runfolder import METRICS
+from bench.run.runfolder import METRICS
 
 __all__ = [
     "LABELS", "format_ci", "format_interval", "format_seconds", "format_value", "markdown_report", "pooled_rows",

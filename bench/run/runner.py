@@ -3,7 +3,7 @@
 The client (this process) plans the run, submits one task per unfinished
 (method label, case) to :mod:`bench.run.engine` and is the only writer: each
 row is added to ``cases.csv`` atomically as its task finishes, under the run
-folder's lock (:class:`bench.runfolder.RunFolder`), so a crash loses nothing
+folder's lock (:class:`bench.run.runfolder.RunFolder`), so a crash loses nothing
 finished and two runs into one folder lose no row.
 
 A worker (:func:`run_task`) builds the method once per process, runs
@@ -21,7 +21,7 @@ case's arrays, and scores it. Each row's ``status`` says what happened:
 Each row carries its ``label`` (:func:`bench.config.method_label`) and a
 ``run_key`` hashing the method parameters, weights (checkpoint sha256), the
 cases (dataset configuration and the code generating them), the device and
-``code``, the digest of the method's code (:mod:`bench.codeversion`). A
+``code``, the digest of the method's code (:mod:`bench.system.codeversion`). A
 rerun into the same folder recomputes exactly the rows whose key changed,
 that did not finish ``ok``, or (with ``--save-outputs``) whose saved images
 are missing or unreadable; ``bench run --dry-run`` lists them with the reason.
@@ -48,8 +48,8 @@ import torch
 from omegaconf import OmegaConf
 
 from bench.api import BaseMethod, Case, track_of
-from bench.cases import CaseStore, cache_dir
-from bench.codeversion import code_digest
+from bench.run.cases import CaseStore, cache_dir
+from bench.system.codeversion import code_digest
 from bench.config import (
     compose,
     make_dataset,
@@ -57,17 +57,17 @@ from bench.config import (
     method_parameters,
     split_overrides,
 )
-from bench.images_out import restoration_path, write_restoration
-from bench.measure import device_name, environment, git_commit, timed
-from bench.metrics import CaseScorer
+from bench.run.images_out import restoration_path, write_restoration
+from bench.system.measure import device_name, environment, git_commit, timed
+from bench.score.case import CaseScorer
 from bench.registry import Registry, load_registry
 from bench.run.engine import Task, TaskFailure, dask_client, engine_settings, run_tasks
-from bench.runfolder import FORMAT_VERSION, RunFolder, leaderboard, now
+from bench.run.runfolder import FORMAT_VERSION, RunFolder, leaderboard, now
 
 __all__ = ["RunOutcome", "call_method", "method_code", "resolve_methods", "run_benchmark", "run_task"]
 
 #: Modules besides a method's own whose code shapes its rows (the scores).
-SCORING_MODULES = ("bench.metrics",)
+SCORING_MODULES = ("bench.score.case",)
 
 
 @dataclass

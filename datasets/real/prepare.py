@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from bench.files import sha256_file
+from bench.system.files import sha256_file
 
 HERE = Path(__file__).resolve().parent
 

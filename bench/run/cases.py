@@ -3,7 +3,7 @@
 A dataset's cases are written under ``<cache>/<name>-<key>/``, where ``key``
 hashes the dataset's name, its parameters and the digest of the code that
 generates them (the dataset plugin and the ``bench`` modules it imports, see
-:mod:`bench.codeversion`: an edit of ``psfs.py`` gives new cases), as:
+:mod:`bench.system.codeversion`: an edit of ``psfs.py`` gives new cases), as:
 
 - ``<case_id>.npz`` holding ``y``, ``x`` and ``psf`` (the last two when known),
 - ``meta.json`` mapping each case id to its metadata,
@@ -29,8 +29,8 @@ import numpy as np
 
 from bench.api import BaseDataset, Case
 from bench.checks import check_image, check_psf
-from bench.codeversion import code_digest
-from bench.files import sha256_file, write_atomic
+from bench.system.codeversion import code_digest
+from bench.system.files import sha256_file, write_atomic
 
 __all__ = ["CaseStore", "cache_dir", "npz_bytes", "validate_case"]
 

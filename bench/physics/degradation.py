@@ -7,8 +7,8 @@ r"""What turns a sharp scene into benchmark data: valid blur, then a named noise
 - :func:`degrade` — poster 001 eq. 3, :math:`y = S_s Q_q(P_\gamma(h \star x) + \epsilon_\sigma)`,
   or Deep-Blur's approximation :math:`y = z + \sqrt{\alpha z + \beta}\,\eta`.
 
-Numpy, float64. The PSFs are in :mod:`bench.psfs`; the operators methods
-compute with (padding, FFT convolution, the noise estimate) in :mod:`bench.operators`.
+Numpy, float64. The PSFs are in :mod:`bench.physics.psfs`; the operators methods
+compute with (padding, FFT convolution, the noise estimate) in :mod:`bench.solve.operators`.
 """
 
 from __future__ import annotations

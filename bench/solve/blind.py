@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.metrics import normalize_psf
-from bench.rules import RULES
-from bench.solvers import richardson_lucy_from_noise
+from bench.physics.psf_geometry import normalize_psf
+from bench.solve.rules import RULES
+from bench.solve.solvers import richardson_lucy_from_noise
 
 __all__ = ["check_kernel_size", "deconvolve", "delta_psf", "project_psf"]
 
@@ -35,7 +35,7 @@ def project_psf(psf: torch.Tensor) -> torch.Tensor:
     """Bring estimated kernels to the benchmark's PSF convention.
 
     Negative values are set to 0, then each kernel is put through
-    :func:`bench.metrics.normalize_psf` (unit sum, centroid moved to the centre
+    :func:`bench.physics.psf_geometry.normalize_psf` (unit sum, centroid moved to the centre
     pixel by a whole-pixel roll), the frame every PSF is scored in. A kernel
     with no positive mass becomes a delta, the no-blur kernel.
 
@@ -67,7 +67,7 @@ def deconvolve(y: torch.Tensor, psf_hat: torch.Tensor) -> tuple[torch.Tensor, di
 
     What the ``richardson_lucy_tv`` plugin runs with its defaults: valid
     boundary (the data are valid crops), TV weight and iteration count from
-    the wavelet-MAD noise estimate of ``y`` by its rules in :mod:`bench.rules`,
+    the wavelet-MAD noise estimate of ``y`` by its rules in :mod:`bench.solve.rules`,
     fitted on the training images with true PSFs. One shared solver means the
     blind rows differ only by their PSF estimates, and a blind row can be read
     against the non-blind ``richardson_lucy_tv`` row as the price of not

@@ -7,7 +7,7 @@
 - :func:`estimate_noise_std` — the noise level of an image from the image alone.
 
 Torch, batched, any device (the noise estimate: numpy). How the benchmark's
-data are made is in :mod:`bench.psfs` and :mod:`bench.degradation`.
+data are made is in :mod:`bench.physics.psfs` and :mod:`bench.physics.degradation`.
 """
 
 from __future__ import annotations

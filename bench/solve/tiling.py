@@ -9,7 +9,7 @@ solve with its parameters fixed) runs tile by tile:
    away); at the stack's border the same width is read, shifted inward, so
    every tile has one shape and the memory of one tile is reused by the next.
 2. The restoration sees each tile as a stack of its own. With the ``valid``
-   boundary of :func:`bench.solvers.richardson_lucy` a tile is exactly what
+   boundary of :func:`bench.solve.solvers.richardson_lucy` a tile is exactly what
    it is, a crop of a larger blurred scene, and the scene beyond the tile is
    estimated rather than assumed; the margin keeps what remains of the tile's
    edge effects out of the part that is kept.
@@ -23,7 +23,7 @@ solve with its parameters fixed) runs tile by tile:
 Input and output are any array-likes with ``shape`` and numpy slicing (numpy
 arrays, ``h5py`` datasets, zarr arrays): only one tile and one output block
 are in memory at a time, so a stack on disk can be many times the cap.
-:func:`bench.metrics.seam_score` measures what seam is left.
+:func:`bench.score.probes.seam_score` measures what seam is left.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.measure import release_free_heap, timed
+from bench.system.measure import release_free_heap, timed
 
 __all__ = ["MemoryModel", "Tile", "TilePlan", "measure_memory", "plan_tiles", "restore_tiled"]
 
@@ -72,7 +72,7 @@ def measure_memory(
 ) -> MemoryModel:
     """Measure a restoration's :class:`MemoryModel` on random tiles of ``shapes`` (two or more, that fit).
 
-    Each call's peak is the growth of the resident set (``bench.measure.timed``,
+    Each call's peak is the growth of the resident set (``bench.system.measure.timed``,
     freed heap returned to the system first, so reused pages are counted),
     after one untimed call on the smallest shape that keeps one-off costs out
     (the first FFT of a process maps about 11 MiB of MKL). The model is the

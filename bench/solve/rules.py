@@ -3,7 +3,7 @@ r"""The fitted rules that set a method's weight or iteration count from the nois
 No method is told the noise level or tuned on the benchmark's test images.
 Where a method needs a regularisation weight or an iteration count, it takes
 it from the wavelet-MAD noise estimate :math:`\hat\sigma` of its input
-(:func:`bench.operators.estimate_noise_std`) through one :class:`NoiseRule`:
+(:func:`bench.solve.operators.estimate_noise_std`) through one :class:`NoiseRule`:
 
 .. math::
 

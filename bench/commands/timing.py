@@ -1,7 +1,7 @@
 """``bench timing``: every method on one fixed case per image size, and time against image size.
 
 Per method and size: a warm-up call and several timed repeats
-(:func:`bench.measure.repeat_timed`), the median and spread, and a power-law
+(:func:`bench.system.measure.repeat_timed`), the median and spread, and a power-law
 fit of time against pixel count per method.
 """
 
@@ -18,7 +18,7 @@ import scipy.stats
 import torch
 
 from bench.api import Case
-from bench.measure import environment, repeat_timed
+from bench.system.measure import environment, repeat_timed
 from bench.report.tables import format_seconds
 
 __all__ = [
@@ -76,7 +76,7 @@ _CASE_SETTINGS = ("dataset", "dataset.size", "dataset.images", "dataset.noise", 
 
 def timing_case(size: int, image: str = "camera", noise: str = "medium", overrides: Sequence[str] = ()) -> Case:
     """The ``fresnel-zernike`` case that times methods at ``size``²: ``image`` at ``noise``, cached like any case."""
-    from bench.cases import CaseStore, cache_dir
+    from bench.run.cases import CaseStore, cache_dir
     from bench.config import compose, make_dataset
     from bench.registry import load_registry
 

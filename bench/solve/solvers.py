@@ -6,10 +6,10 @@ r"""Shared non-blind deconvolution solvers (torch, batched, any device, float32)
   to ``numpy.pad(y, r, mode)``) or with the valid-convolution model of
   Bertero and Boccacci, which estimates the scene beyond the field of view.
 - :func:`richardson_lucy_from_noise` — the same for one image, its iteration count (and TV weight)
-  set from its noise estimate by fitted rules (:mod:`bench.rules`): what the ``richardson_lucy``
-  and ``richardson_lucy_tv`` plugins run, and the blind plugins' final solve (:func:`bench.blind.deconvolve`).
+  set from its noise estimate by fitted rules (:mod:`bench.solve.rules`): what the ``richardson_lucy``
+  and ``richardson_lucy_tv`` plugins run, and the blind plugins' final solve (:func:`bench.solve.blind.deconvolve`).
 - :func:`regularized_inverse` — closed-form Wiener / Tikhonov filters in Fourier.
-- :func:`noise_std` — :func:`bench.operators.estimate_noise_std` for a batch.
+- :func:`noise_std` — :func:`bench.solve.operators.estimate_noise_std` for a batch.
 
 Every function takes images ``y`` of shape (B, 1, H, W) and ``psf`` of shape
 (B, 1, k, l) or (1, 1, k, l), or volumes (B, 1, D, H, W) and PSFs (B or 1,
@@ -26,15 +26,15 @@ from typing import Any, Callable, Literal
 import torch
 import torch.nn.functional as F
 
-from bench.operators import PaddingMode, estimate_noise_std, pad, psf_to_otf
-from bench.rules import NOISE_FLOOR, NoiseRule
+from bench.solve.operators import PaddingMode, estimate_noise_std, pad, psf_to_otf
+from bench.solve.rules import NOISE_FLOOR, NoiseRule
 
 __all__ = [
     "BOUNDARIES", "PADDINGS", "Boundary", "check_richardson_lucy_options", "noise_std", "regularized_inverse", "richardson_lucy", "richardson_lucy_from_noise",
     "richardson_lucy_operator",
 ]  # fmt: skip
 
-#: Extensions of ``y`` by :func:`bench.operators.pad`.
+#: Extensions of ``y`` by :func:`bench.solve.operators.pad`.
 PADDINGS: tuple[str, ...] = ("zero", "mean", "edge", "reflect")
 #: Boundary models of :func:`richardson_lucy`: a padding, or ``"valid"``.
 BOUNDARIES: tuple[str, ...] = (*PADDINGS, "valid")
@@ -48,7 +48,7 @@ _SENSITIVITY_FLOOR = 1e-3
 def noise_std(y: torch.Tensor, *, floor: float = 0.0) -> torch.Tensor:
     """Noise standard deviation of each image of a (B, 1, H, W) or (B, 1, D, H, W) batch, at least ``floor``.
 
-    Wavelet MAD estimate (:func:`bench.operators.estimate_noise_std`), computed on
+    Wavelet MAD estimate (:func:`bench.solve.operators.estimate_noise_std`), computed on
     the CPU in float64. Returns a (B,) float64 CPU tensor.
     """
     images = y.detach()[:, 0].to("cpu", torch.float64).numpy()
@@ -79,7 +79,7 @@ def richardson_lucy(
         iterations sharpen and amplify noise.
     boundary : {"zero", "mean", "edge", "reflect", "valid"}
         A padding mode extends ``y`` by the PSF radius :math:`r` with
-        :func:`bench.operators.pad` and deconvolves the padded image with a
+        :func:`bench.solve.operators.pad` and deconvolves the padded image with a
         zero-outside convolution (skimage's model). ``"valid"`` assumes
         nothing outside: the scene is estimated on the domain larger by
         :math:`r` on each side, whose valid convolution is ``y`` [3]_. Both
@@ -164,7 +164,7 @@ def richardson_lucy(
     Examples
     --------
     >>> import torch
-    >>> from bench.solvers import richardson_lucy
+    >>> from bench.solve.solvers import richardson_lucy
     >>> y = torch.rand(1, 1, 16, 16)
     >>> psf = torch.full((1, 1, 3, 3), 1 / 9)
     >>> richardson_lucy(y, psf, num_iter=10, boundary="valid").shape
@@ -269,7 +269,7 @@ def richardson_lucy_from_noise(
 
     The count is ``num_iter``, else ``iterations.iterations(sigma, max_iter=max_iter)``; the TV weight
     is ``tv_weight`` itself (a float; 0 is plain RL) or the rule's value. ``sigma`` is :func:`noise_std`
-    floored at :data:`bench.rules.NOISE_FLOOR`. Returns the estimate and the count, the TV weight and
+    floored at :data:`bench.solve.rules.NOISE_FLOOR`. Returns the estimate and the count, the TV weight and
     ``sigma`` (``iterations``, ``tv_weight``, ``sigma_hat``).
     """
     sigma = float(noise_std(y, floor=NOISE_FLOOR)[0])
@@ -327,7 +327,7 @@ def regularized_inverse(
         :math:`w > 0`, dimensionless (the OTF is 1 at zero frequency); one per
         image or one for all.
     padding : {"zero", "mean", "edge", "reflect"}
-        Extension of ``y`` (:func:`bench.operators.pad`) by twice the PSF
+        Extension of ``y`` (:func:`bench.solve.operators.pad`) by twice the PSF
         radius, widened to a fast FFT size, before the circular FFT: the seam
         of the periodic extension then lies a PSF width away from the data.
         The estimate is cropped back to the shape of ``y``.
@@ -363,7 +363,7 @@ def regularized_inverse(
     Examples
     --------
     >>> import torch
-    >>> from bench.solvers import regularized_inverse
+    >>> from bench.solve.solvers import regularized_inverse
     >>> y = torch.rand(2, 1, 16, 16)
     >>> psf = torch.full((1, 1, 3, 3), 1 / 9)
     >>> regularized_inverse(y, psf, regularizer="gradient", weight=1e-2, padding="edge").shape

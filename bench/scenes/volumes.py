@@ -1,13 +1,13 @@
 """Offline 3D fluorescence phantoms: filaments, beads and cells as (D, H, W) volumes.
 
-The volume counterparts of the phantoms of :mod:`bench.images`, rendered from
+The volume counterparts of the phantoms of :mod:`bench.scenes.images`, rendered from
 a seed on voxels that are ``z_ratio`` times deeper than wide (a z step of
 200 nm over 65 nm pixels is ``z_ratio`` ≈ 3): every length below is in
 lateral pixels and converted to planes by that ratio, so a bead is round in
 micrometres, not in voxels. Each kind draws from its own random stream, also
 distinct from the 2D phantoms'.
 
-The split is the one of :mod:`bench.images`: test volumes use ``seed=0``,
+The split is the one of :mod:`bench.scenes.images`: test volumes use ``seed=0``,
 training volumes seeds ``>= TRAIN_PHANTOM_SEED_OFFSET``.
 """
 
@@ -16,13 +16,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from bench.images import TRAIN_PHANTOM_SEED_OFFSET, finish, splat
+from bench.scenes.images import TRAIN_PHANTOM_SEED_OFFSET, finish, splat
 
 __all__ = ["TRAIN_PHANTOM_SEED_OFFSET", "VOLUME_PHANTOMS", "load_volume"]
 
 VOLUME_PHANTOMS: tuple[str, ...] = ("phantom-filaments", "phantom-beads", "phantom-cells")
 
-# Second entry of the seed sequence: one stream per kind, none shared with bench.images.
+# Second entry of the seed sequence: one stream per kind, none shared with bench.scenes.images.
 _STREAM = {"phantom-filaments": 0x3F1, "phantom-beads": 0x3BE, "phantom-cells": 0x3CE}
 _MIN_SIDE = 8
 
@@ -56,7 +56,7 @@ def load_volume(name: str, shape: tuple[int, int, int], *, seed: int = 0, z_rati
 
 
 def _spots(shape, z_ratio, centres, sigma, flux):
-    """:func:`bench.images.splat` with centres (n, 3) in lateral-pixel units (z included) and round spots."""
+    """:func:`bench.scenes.images.splat` with centres (n, 3) in lateral-pixel units (z included) and round spots."""
     return splat(shape, (centres[:, 0] / z_ratio, centres[:, 1], centres[:, 2]), (sigma / z_ratio, sigma, sigma), flux)
 
 

@@ -4,12 +4,12 @@ r"""The PSFs of the synthetic datasets: 2D Fresnel/Zernike, 3D widefield and con
   e^{-i 2\pi \phi_\theta})|^2`, :math:`\phi_\theta = \sum_k \theta_k Z_k`, from deepinv's
   ``DiffractionBlurGenerator``; :func:`zernike_psfs` is its batched,
   differentiable form, which learned methods use to rebuild their estimates
-  (:mod:`bench.psf_model` computes the same PSFs faster, for training).
+  (:mod:`bench.physics.psf_model` computes the same PSFs faster, for training).
 - :func:`widefield_psf_3d`, :func:`confocal_psf_3d` — 3D PSFs (D, H, W) of a
   widefield and a confocal microscope with Zernike aberrations, from deepinv's
   ``DiffractionBlurGenerator3D`` and ``ConfocalBlurGenerator3D``.
 
-What turns a scene into data with these PSFs is in :mod:`bench.degradation`.
+What turns a scene into data with these PSFs is in :mod:`bench.physics.degradation`.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ another number) is refused with the command that recomputes it.
 ``bench run`` holds the folder's lock (``OUT/.lock``, an exclusive ``flock``)
 from the first read of ``cases.csv`` to the last write, so a second run into
 the same folder waits for the first instead of overwriting its rows. Every
-file is replaced atomically (:func:`bench.files.write_atomic`): a kill loses
+file is replaced atomically (:func:`bench.system.files.write_atomic`): a kill loses
 nothing finished, and a saved image is either complete or absent.
 """
 
@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 
 from bench.api import Case
-from bench.cases import npz_bytes
-from bench.files import write_atomic
-from bench.metrics import NO_REFERENCE_SCORES
+from bench.run.cases import npz_bytes
+from bench.system.files import write_atomic
+from bench.score.case import NO_REFERENCE_SCORES
 
 __all__ = [
     "CASE_COLUMNS", "FORMAT_VERSION", "METRICS", "Run", "RunFolder", "input_path", "leaderboard", "now", "output_path",

@@ -10,7 +10,7 @@ the process's all-time peak is used (0 when the call stays below an earlier
 peak). One-off costs (allocator, FFT plans, lazy imports) are kept out by an
 untimed warm-up call before the timed ones (:func:`repeat_timed`).
 
-The run engine (:mod:`bench.run`) and ``bench timing`` (:mod:`bench.timing`)
+The run engine (:mod:`bench.run`) and ``bench timing`` (:mod:`bench.commands.timing`)
 both measure with these, and record :func:`environment` and :func:`git_commit`.
 """
 
@@ -165,7 +165,7 @@ def release_free_heap() -> None:
     glibc keeps up to tens of MiB of freed memory resident for reuse (its
     trim threshold grows with the largest block freed). Released between
     tiles, the resident memory of tiled processing stays that of one
-    tile (:func:`bench.tiling.restore_tiled`); released before a measurement
+    tile (:func:`bench.solve.tiling.restore_tiled`); released before a measurement
     (:func:`timed`), a call that reuses those pages is charged for them.
     """
     trim = _malloc_trim()

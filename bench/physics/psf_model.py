@@ -1,7 +1,7 @@
 r"""The datasets' Fresnel/Zernike PSF model, batched and fast enough for training and per-image fits.
 
 deepinv's ``DiffractionBlurGenerator`` (which the datasets use, through
-:func:`bench.psfs.zernike_psf`) re-evaluates every Zernike polynomial on a
+:func:`bench.physics.psfs.zernike_psf`) re-evaluates every Zernike polynomial on a
 256 x 256 pupil grid and runs two full 256 x 256 FFTs per PSF: about half a
 second per call on 2 CPU cores. :class:`ZernikePSF` computes the same PSF,
 on the same pupil grid, with three observations:
@@ -29,7 +29,7 @@ import math
 import numpy as np
 import torch
 
-from bench.psfs import NOLL_INDICES
+from bench.physics.psfs import NOLL_INDICES
 
 __all__ = ["ZernikePSF", "zernike_psf_model"]
 

@@ -1,7 +1,7 @@
 """Digest of the code that produced a result, so caches notice when it changes.
 
 A cached case or result row is valid only for the code that made it: a
-plugin file, a shared solver, a calibrated constant in ``bench/rules.py``.
+plugin file, a shared solver, a calibrated constant in ``bench/solve/rules.py``.
 :func:`code_digest` hashes the source files of the given modules and of every
 ``bench`` module they import, followed through their own imports (read from
 the source with :mod:`ast`, nothing executed), so an edit anywhere in that
@@ -30,7 +30,7 @@ def code_digest(*modules: str) -> str:
     Parameters
     ----------
     modules : str
-        Importable module names (``bench.methods.wiener``, ``bench.metrics``)
+        Importable module names (``bench.methods.wiener``, ``bench.score.case``)
         or module names already in :data:`sys.modules` (plugins loaded from a
         folder).
     """
@@ -82,7 +82,7 @@ def _source(path: Path, mtime_ns: int, size: int) -> bytes:
 
 @functools.lru_cache(maxsize=1024)
 def _imports(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
-    """The ``bench`` modules a source file imports (``from bench import psfs`` gives ``bench.psfs``)."""
+    """The ``bench`` modules a source file imports (``from bench.physics import psfs`` gives ``bench.physics.psfs``)."""
     tree = ast.parse(_source(path, mtime_ns, size), filename=str(path))
     names: list[str] = []
     for node in ast.walk(tree):

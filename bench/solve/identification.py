@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import torch
 
-from bench.operators import pad, psf_to_otf
-from bench.psfs import NOLL_INDICES
+from bench.solve.operators import pad, psf_to_otf
+from bench.physics.psfs import NOLL_INDICES
 
 __all__ = ["EVEN_MODES", "ODD_MODES", "choose_reflection", "frequency_radius", "otf_power", "welch_power"]
 

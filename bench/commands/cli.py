@@ -308,7 +308,7 @@ def _print_plan(outcome) -> int:
 def _timing(args: argparse.Namespace) -> int:
     import json
 
-    from bench.timing import run_timing, timing_markdown
+    from bench.commands.timing import run_timing, timing_markdown
 
     try:
         sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
@@ -374,7 +374,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bench.cases import CaseStore, cache_dir
+    from bench.run.cases import CaseStore, cache_dir
     from bench.config import compose, make_dataset
     from bench.registry import load_registry
 
