@@ -245,15 +245,14 @@ class BaseMethod:
         """Load weights or build operators once, before the first :meth:`run`."""
 
     def uses_optics(self) -> bool:
-        """True if this blind method is told the optics: the runner then calls ``run(y, None, optics=...)``.
+        """True if this blind method is told the optics: the runner then calls ``run(y, None, optics)``.
 
         A method that can run in both blind tracks takes a ``track`` parameter
-        (``"blind"`` or ``"blind+optics"``) and returns ``self.track == "blind+optics"``;
-        its ``run`` has a third argument ``optics: Optics | None = None``.
+        (``"blind"`` or ``"blind+optics"``) and returns ``self.track == "blind+optics"``.
         """
         return False
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         """Restore one image (or volume), under ``torch.no_grad``.
 
         The runner calls it once per case, never with a batch; a method
@@ -270,6 +269,9 @@ class BaseMethod:
             The degraded image or volume on the runner's device.
         psf : (1, 1, k, l) or (1, 1, m, k, l) float32 tensor or None
             The true PSF for a non-blind method, None for a blind one.
+        optics : Optics or None
+            The case's optics for a method in the ``blind+optics`` track
+            (:meth:`uses_optics`), never None there; None in the other tracks.
         """
         raise NotImplementedError
 

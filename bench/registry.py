@@ -94,6 +94,10 @@ class Registry:
         table[checked.name] = checked
 
 
+#: The arguments of every method's ``run``, whatever its track: the runner passes all three.
+RUN_ARGUMENTS = ["self", "y", "psf", "optics"]
+
+
 def _validate(kind: str, plugin: object, stem: str | None) -> None:
     """Raise with a fix if ``plugin`` breaks the contract of ``bench.api``."""
     base = _BASES[kind]
@@ -119,11 +123,12 @@ def _validate(kind: str, plugin: object, stem: str | None) -> None:
     if kind == "method":
         if not isinstance(plugin.__dict__.get("blind", getattr(plugin, "blind", None)), bool):
             raise TypeError(f"{name}: class attribute blind must be True or False")
-        run_args = list(inspect.signature(cast("type[BaseMethod]", plugin).run).parameters)
-        if run_args not in (["self", "y", "psf"], ["self", "y", "psf", "optics"]):
+        run_args = list(inspect.signature(cast("type[BaseMethod]", plugin).run).parameters.values())
+        if [p.name for p in run_args] != RUN_ARGUMENTS or any(p.default is not p.empty for p in run_args):
+            got = ", ".join(str(p) for p in run_args)
             raise TypeError(
-                f"{name}: run must be defined as run(self, y, psf), or run(self, y, psf, optics=None) for a method "
-                f"that uses the optics; got run({', '.join(run_args)})"
+                f"{name}: run must be defined as run(self, y, psf, optics), the one signature of every method "
+                f"(psf and optics are None where its track does not show them); got run({got})"
             )
 
 

@@ -99,7 +99,7 @@ class RichardsonLucySuite:
             return richardson_lucy(self.y_t, self.psf_t, num_iter=NUM_ITER, boundary="reflect")[0, 0].numpy()
         if library == "skimage":
             return _skimage_rl(self.y, self.psf, np.dtype(dtype))
-        return self.method.run(self.y_t, self.psf_t).x_hat[0, 0].numpy()
+        return self.method.run(self.y_t, self.psf_t, None).x_hat[0, 0].numpy()
 
     def time_richardson_lucy(self, size, library, dtype):
         self._run(library, dtype)

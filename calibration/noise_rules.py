@@ -176,7 +176,7 @@ def psnr_table(fit: Fit, cases: Sequence[Case], sigmas: np.ndarray, means: np.nd
         for j, multiplier in enumerate(MULTIPLIERS):
             method = method_cls(**fit.options, **{fit.parameter: multiplier * rule_value(shipped, fit, sigma, mean)})
             with torch.no_grad():
-                table[i, 0, j] = psnr(case.x, method.run(y, psf).x_hat[0, 0].numpy(), data_range=1.0)
+                table[i, 0, j] = psnr(case.x, method.run(y, psf, None).x_hat[0, 0].numpy(), data_range=1.0)
     return table
 
 

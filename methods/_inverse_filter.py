@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 import torch
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 from bench.solve.operators import PaddingMode
 from bench.solve.rules import RULES, NoiseRule
 from bench.solve.solvers import PADDINGS, noise_std, regularized_inverse
@@ -32,7 +32,7 @@ class InverseFilter(BaseMethod):
         self.weight = weight
         self.padding = padding
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         rule: NoiseRule = RULES[f"{self.name}.weight"]
         sigma = noise_std(y, floor=rule.floor)
         weight = rule(sigma) if self.weight is None else torch.full_like(sigma, self.weight)

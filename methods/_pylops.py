@@ -38,7 +38,7 @@ import torch
 from pylops.optimization.sparsity import splitbregman
 from pylops.signalprocessing import Convolve2D
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 from bench.solve.operators import estimate_noise_std
 from bench.solve.rules import NoiseRule
 
@@ -148,7 +148,7 @@ class PyLopsMethod(BaseMethod):
         """Restore one (H, W) image with its (k, l) PSF; returns the image and scalars for ``info``."""
         raise NotImplementedError
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         x_hat, info = self._solve(y[0, 0].detach().cpu().double().numpy(), psf[0, 0].detach().cpu().double().numpy())
         x_hat = torch.from_numpy(np.ascontiguousarray(x_hat))[None, None].to(device=y.device, dtype=y.dtype)
         return Result(x_hat=x_hat, info={key: float(value) for key, value in info.items()})

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.api import LearnedMethod, Result
+from bench.api import LearnedMethod, Optics, Result
 from bench.learn.checkpoints import load_checkpoint, save_checkpoint
 from bench.learn.inputs import standardize
 from bench.learn.recipe import fit_stage, start_training, training_card, validation_set
@@ -104,5 +104,5 @@ class DirectRestoration(LearnedMethod):
         networks = load_checkpoint(path, self.build, recreate=self.recreate_command(self.preset))
         self.network = networks["restoration"].to(device)
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         return Result(x_hat=self.network(y))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 from bench.solve.blind import check_fits, check_kernel_size, deconvolve, project_psf
 from bench.solve.operators import pad
 from bench.physics.psfs import NOLL_INDICES, zernike_psf
@@ -89,7 +89,7 @@ class Method(BaseMethod):
             raise ValueError(f"fc must be in (0, 0.25] cycles/pixel, got {fc}")
         self.max_iter, self.fc = max_iter, fc
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         from deepinv.optim import BlindRL
 
         check_fits(y, self.kernel_size, self.name)

@@ -44,7 +44,7 @@ class Method(DeepBlurNetworks):
     def uses_optics(self) -> bool:
         return self.track == "blind+optics"
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None = None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         fc = None if optics is None else torch.full((len(y),), optics.fc, device=y.device)
         psf_hat = self.networks["identification"].psf(y, fc)
         return Result(x_hat=self.networks["deblurring"](y, psf_hat), psf_hat=psf_hat)

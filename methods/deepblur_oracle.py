@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.api import Result
+from bench.api import Optics, Result
 from bench.methods._deepblur import DeepBlurNetworks
 
 
@@ -30,5 +30,5 @@ class Method(DeepBlurNetworks):
         self.preset = preset
         self.networks: dict[str, torch.nn.Module] = {}
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         return Result(x_hat=self.networks["deblurring"](y, psf))

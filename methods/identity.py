@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 
 
 class Method(BaseMethod):
@@ -27,5 +27,5 @@ class Method(BaseMethod):
     references = ()
     test_params = {}
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         return Result(x_hat=y.clone(), psf_hat=None, info={})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 from bench.solve.blind import (
     check_fits,
     check_kernel_size,
@@ -133,7 +133,7 @@ class Method(BaseMethod):
             raise ValueError(f"levels and iterations must be >= 1, got {levels} and {iterations}")
         self.lam, self.gamma, self.levels, self.iterations = lam, gamma, levels, iterations
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         check_fits(y, self.kernel_size, self.name)
         psf_hat = project_psf(self._estimate(y.double())).to(y.dtype)
         x_hat, info = deconvolve(y, psf_hat)

@@ -137,7 +137,7 @@ class Method(LearnedMethod):
         ]).mean(dim=0)  # fmt: skip
         return psfs.view(batch, count, *psfs.shape[-2:])
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None = None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         grid = self.psf_grid(y, None if optics is None else optics.fc)
         psf_hat = grid.mean(dim=1, keepdim=True)
         psf_hat = psf_hat / psf_hat.sum(dim=(-2, -1), keepdim=True)

@@ -86,7 +86,7 @@ class Method(LearnedMethod):
             )
         self.networks = {name: network.to(device) for name, network in networks.items()}
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None = None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         fc = None if optics is None else torch.full((len(y),), optics.fc, device=y.device)
         psf_hat = self.networks["identification"].identify(y, fc)
         if self.restore == "unrolled":

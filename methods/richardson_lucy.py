@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 from bench.solve.rules import RULES
 from bench.solve.solvers import (
     Boundary,
@@ -77,7 +77,7 @@ class Method(BaseMethod):
         self.max_iter = max_iter
         self.boundary = boundary
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         x_hat, info = richardson_lucy_from_noise(
             y, psf, iterations=ITERATIONS, max_iter=self.max_iter, boundary=self.boundary, num_iter=self.num_iter
         )

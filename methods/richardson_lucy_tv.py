@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 from bench.solve.rules import RULES
 from bench.solve.solvers import (
     Boundary,
@@ -106,7 +106,7 @@ class Method(BaseMethod):
         self.tv_weight, self.num_iter, self.max_iter = tv_weight, num_iter, max_iter
         self.boundary, self.tv_epsilon = boundary, tv_epsilon
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         x_hat, info = richardson_lucy_from_noise(
             y, psf, iterations=ITERATIONS, max_iter=self.max_iter, boundary=self.boundary, num_iter=self.num_iter,
             tv_weight=TV_WEIGHT if self.tv_weight is None else self.tv_weight, tv_epsilon=self.tv_epsilon,

@@ -8,7 +8,7 @@ from typing import Literal
 
 import torch
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 from bench.solve.blind import (
     check_fits,
     check_kernel_size,
@@ -237,7 +237,7 @@ class Method(BaseMethod):
         self.kernel_lr = BUDGETS[budget].kernel_lr if kernel_lr is None else kernel_lr
         self.early_stop, self.restore, self.seed = early_stop, restore, seed
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         check_fits(y, self.kernel_size, self.name)
         sigma = float(noise_std(y, floor=NOISE_FLOOR)[0])
         x_hat, kernel, iterations = self.fit(y, sigma)

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 from bench.solve.blind import check_fits, check_kernel_size, deconvolve, project_psf
 from bench.solve.rules import NOISE_FLOOR
 from bench.solve.solvers import noise_std
@@ -109,7 +109,7 @@ class Method(BaseMethod):
         self.spectrum_exponent, self.restarts, self.seed = spectrum_exponent, restarts, seed
         self.hio_iterations, self.er_iterations = hio_iterations, er_iterations
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         check_fits(y, self.kernel_size, self.name)
         sigma = float(noise_std(y, floor=NOISE_FLOOR)[0])
         psf_hat = project_psf(self._retrieve(self._modulus(y.double(), sigma))).to(y.dtype)

@@ -6,7 +6,7 @@ from typing import Literal
 
 import torch
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 from bench.solve.operators import FFTConvolver, estimate_noise_std, pad
 from bench.solve.rules import RULES, NoiseRule
 
@@ -154,7 +154,7 @@ class Method(BaseMethod):
             prior = torch.sqrt(dx**2 + dy**2 + self.tv_eps**2).sum(dim=(-2, -1), keepdim=True)
         return data + (lam * prior).sum()
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         ry, rx = psf.shape[-2] // 2, psf.shape[-1] // 2
         lam, sigma = self._weights(y)
         y = y.detach()

@@ -160,7 +160,7 @@ class Method(BaseMethod):
     def uses_optics(self) -> bool:
         return self.track == "blind+optics"
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None = None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         check_fits(y, self.kernel_size, self.name)
         fc = None
         if self.uses_optics():

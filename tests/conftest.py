@@ -88,6 +88,6 @@ def gain_on_a_noisy_training_image(name: str, size: int) -> float:
     method.prepare(torch.device("cpu"))
     given = None if method.blind else torch.from_numpy(psf / psf.sum()).float()[None, None]
     with torch.no_grad():
-        x_hat = method.run(torch.from_numpy(y)[None, None], given).x_hat[0, 0].numpy()
+        x_hat = method.run(torch.from_numpy(y)[None, None], given, None).x_hat[0, 0].numpy()
     x = field[15:-15, 15:-15]
     return psnr(x, x_hat, data_range=1) - psnr(x, y, data_range=1)

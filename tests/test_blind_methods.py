@@ -40,7 +40,7 @@ def test_blind_method_smoke_returns_image_and_valid_psf(name, smoke_cases):
     for case in [c for c in smoke_cases if c.meta["image"] == "camera"]:
         y = torch.from_numpy(case.y)[None, None]
         with torch.no_grad():
-            result = method.run(y, None)
+            result = method.run(y, None, None)
         assert result.x_hat.shape == y.shape and torch.isfinite(result.x_hat).all()
         k = method.kernel_size
         assert result.psf_hat.shape == (1, 1, k, k)
@@ -62,7 +62,7 @@ def test_project_psf_is_the_scoring_convention():
 def test_blind_method_refuses_kernel_larger_than_image(name):
     method, _ = make_method(load_registry().method(name), ["kernel_size=31"])
     with pytest.raises(ValueError, match="kernel_size"):
-        method.run(torch.rand(1, 1, 20, 20), None)
+        method.run(torch.rand(1, 1, 20, 20), None, None)
 
 
 def test_spectral_phase_retrieval_recovers_a_kernel_from_its_modulus():

@@ -100,7 +100,7 @@ def test_conditioned_network_outputs_a_psf_and_uses_the_condition(sampler):
 def test_conditioned_method_says_to_prepare_before_use():
     method = load_registry().method("psf-id-conditioned")()
     with pytest.raises(RuntimeError, match=r"call prepare\(device\) first"):
-        method.run(torch.rand(1, 1, 64, 64), None)
+        method.run(torch.rand(1, 1, 64, 64), None, None)
 
 
 def test_unrolled_network_keeps_shape_and_is_deterministic(sampler):

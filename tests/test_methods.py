@@ -45,7 +45,7 @@ def run(name, y, psf):
         pytest.skip(method.unavailable(torch.device("cpu")))
     method.prepare(torch.device("cpu"))
     with torch.no_grad():
-        return method.run(y, None if method.blind else psf)
+        return method.run(y, None if method.blind else psf, None)
 
 
 def test_no_builtin_plugin_failed_to_load():

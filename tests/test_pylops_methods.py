@@ -66,7 +66,7 @@ def test_method_beats_its_noiseless_input(name, noiseless_case):
     y, psf, x = noiseless_case
     method_cls = importlib.import_module(f"bench.methods.{name}").Method
     with torch.no_grad():
-        result = method_cls(**method_cls.test_params).run(y, psf)
+        result = method_cls(**method_cls.test_params).run(y, psf, None)
     assert result.x_hat.shape == y.shape and result.x_hat.dtype == y.dtype and result.psf_hat is None
     before = peak_signal_noise_ratio(x, y[0, 0].double().numpy(), data_range=1)
     after = peak_signal_noise_ratio(x, result.x_hat[0, 0].double().numpy(), data_range=1)
@@ -78,4 +78,4 @@ def test_least_squares_discrepancy_stops_early_on_noisy_data(noiseless_case):
     y, psf, _ = noiseless_case
     noisy = y + 0.05 * torch.randn(y.shape, generator=torch.Generator().manual_seed(0))
     method = importlib.import_module("bench.methods.pylops_least_squares").Method(niter=50)
-    assert method.run(noisy, psf).info["iterations"] < method.run(y, psf).info["iterations"]
+    assert method.run(noisy, psf, None).info["iterations"] < method.run(y, psf, None).info["iterations"]

@@ -26,7 +26,7 @@ GOOD = """
     class Method(BaseMethod):
         name = "{name}"
         blind = False
-        def run(self, y, psf):
+        def run(self, y, psf, optics):
             return Result(y)
 """
 
@@ -54,7 +54,7 @@ class Good(BaseMethod):
     name = "good"
     blind = True
 
-    def run(self, y, psf):
+    def run(self, y, psf, optics):
         return Result(y)
 
 
@@ -69,7 +69,9 @@ def test_duplicate_name_is_rejected():
     "attributes, message",
     [
         ({"blind": "no"}, "blind must be True or False"),
-        ({"run": lambda self, image: None}, r"run\(self, y, psf\)"),
+        ({"run": lambda self, image: None}, r"run\(self, y, psf, optics\)"),
+        ({"run": lambda self, y, psf: None}, r"got run\(self, y, psf\)"),
+        ({"run": lambda self, y, psf, optics=None: None}, r"got run\(self, y, psf, optics=None\)"),
         ({"__init__": lambda self, weight=1.0: None}, "keyword-only"),
     ],
 )

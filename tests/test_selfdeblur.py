@@ -25,7 +25,7 @@ def test_selfdeblur_smoke_returns_finite_image_and_valid_psf(y):
     method_cls = load_registry().method("selfdeblur")
     method, _ = make_method(method_cls, [f"{k}={v}" for k, v in method_cls.test_params.items()])
     with torch.no_grad():  # as the runner calls it: the fit must still get gradients
-        result = method.run(y, None)
+        result = method.run(y, None, None)
     assert result.x_hat.shape == (1, 1, 64, 64) and torch.isfinite(result.x_hat).all()
     k = method.kernel_size
     assert result.psf_hat.shape == (1, 1, k, k)
@@ -43,18 +43,18 @@ def test_selfdeblur_no_blur_start_is_exactly_y_and_a_delta(y):
     assert torch.equal(scene[..., 4:-4, 4:-4] / method.scale(y), y)  # the scaling is exact (a power of two)
     moved, _ = method.estimates(generators, start, step=1)
     assert not torch.equal(moved, start)  # then the generators take over
-    result = Method(init="no-blur", kernel_size=9, iterations=0, restore="generator").run(y, None)
+    result = Method(init="no-blur", kernel_size=9, iterations=0, restore="generator").run(y, None, None)
     assert torch.equal(result.x_hat, y) and torch.equal(result.psf_hat, delta_psf(1, 9, dtype=y.dtype))
 
 
 def test_selfdeblur_random_start_is_not_the_no_blur_solution(y):
-    result = Method(init="random", kernel_size=9, iterations=0, restore="generator").run(y, None)
+    result = Method(init="random", kernel_size=9, iterations=0, restore="generator").run(y, None, None)
     assert (result.x_hat - y).abs().max() > 0.05
     assert not torch.equal(result.psf_hat, delta_psf(1, 9, dtype=y.dtype))
 
 
 def test_selfdeblur_is_deterministic_given_its_seed(y):
-    runs = [Method(kernel_size=9, iterations=3, seed=seed).run(y, None) for seed in (0, 0, 1)]
+    runs = [Method(kernel_size=9, iterations=3, seed=seed).run(y, None, None) for seed in (0, 0, 1)]
     assert torch.equal(runs[0].x_hat, runs[1].x_hat) and torch.equal(runs[0].psf_hat, runs[1].psf_hat)
     assert not torch.equal(runs[0].x_hat, runs[2].x_hat)
 
@@ -67,7 +67,7 @@ def test_selfdeblur_does_not_depend_on_the_thread_count(y):
         runs = []
         for count in (1, 2):
             torch.set_num_threads(count)
-            runs.append(Method(kernel_size=9, iterations=30).run(y, None).x_hat)
+            runs.append(Method(kernel_size=9, iterations=30).run(y, None, None).x_hat)
     finally:
         torch.set_num_threads(threads)
     assert (runs[0] - runs[1]).abs().max() < 1e-6
@@ -92,13 +92,13 @@ def test_selfdeblur_rejects_bad_parameters(params, match):
 
 def test_selfdeblur_refuses_kernel_larger_than_image():
     with pytest.raises(ValueError, match="kernel_size"):
-        Method(kernel_size=31).run(torch.rand(1, 1, 20, 20), None)
+        Method(kernel_size=31).run(torch.rand(1, 1, 20, 20), None, None)
 
 
 def test_selfdeblur_stops_at_the_noise_level():
     """Flat scene plus noise: the generators fit it to the noise level long before 300 steps."""
     rng = np.random.default_rng(0)
     y = torch.from_numpy(0.3 + 0.05 * rng.standard_normal((32, 32))).float()[None, None]
-    stopped = Method(kernel_size=5, iterations=300, ramp=0.1).run(y, None)
+    stopped = Method(kernel_size=5, iterations=300, ramp=0.1).run(y, None, None)
     assert 0 < stopped.info["iterations"] < 300
-    assert Method(kernel_size=5, iterations=30, ramp=0.1, early_stop=False).run(y, None).info["iterations"] == 30
+    assert Method(kernel_size=5, iterations=30, ramp=0.1, early_stop=False).run(y, None, None).info["iterations"] == 30

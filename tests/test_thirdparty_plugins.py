@@ -104,6 +104,6 @@ def test_sdeconv_and_redlionfish_richardson_lucy_agree_on_the_same_padded_case(r
     for name in ("sdeconv_richardson_lucy", "redlionfish_richardson_lucy"):
         method, _ = make_method(registry.method(name), ["niter=20"])
         with torch.no_grad():
-            outputs.append(method.run(y, psf_t).x_hat)
+            outputs.append(method.run(y, psf_t, None).x_hat)
     assert outputs[0].shape == outputs[1].shape == y.shape
     torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=1e-5)

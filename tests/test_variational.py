@@ -12,7 +12,7 @@ from bench.methods.variational import DATA_TERMS, PRIORS, Method
 def test_variational_beats_its_noiseless_input(data, prior, noiseless_case):
     y, psf, x = noiseless_case
     with torch.no_grad():  # the runner may call under no_grad; the method must still optimise
-        result = Method(data=data, prior=prior, niter=100).run(y, psf)
+        result = Method(data=data, prior=prior, niter=100).run(y, psf, None)
     assert result.x_hat.shape == y.shape and result.x_hat.dtype == y.dtype
     before = peak_signal_noise_ratio(x, y[0, 0].double().numpy(), data_range=1)
     after = peak_signal_noise_ratio(x, result.x_hat[0, 0].double().numpy(), data_range=1)
@@ -22,7 +22,7 @@ def test_variational_beats_its_noiseless_input(data, prior, noiseless_case):
 def test_variational_kl_output_is_non_negative(noiseless_case):
     y, psf, _ = noiseless_case
     noisy = (y + 0.1 * torch.randn(y.shape, generator=torch.Generator().manual_seed(0))).clamp(min=0)
-    result = Method(data="kl", prior="tv", niter=30).run(noisy, psf)
+    result = Method(data="kl", prior="tv", niter=30).run(noisy, psf, None)
     assert result.x_hat.min() >= 0
     assert torch.isfinite(result.x_hat).all()
 
@@ -30,7 +30,7 @@ def test_variational_kl_output_is_non_negative(noiseless_case):
 def test_variational_weight_grows_with_the_noise(noiseless_case):
     y, psf, _ = noiseless_case
     noisy = y + 0.05 * torch.randn(y.shape, generator=torch.Generator().manual_seed(1))
-    quiet, loud = Method(niter=1).run(y, psf).info, Method(niter=1).run(noisy, psf).info
+    quiet, loud = Method(niter=1).run(y, psf, None).info, Method(niter=1).run(noisy, psf, None).info
     assert loud["sigma_hat"] > 10 * quiet["sigma_hat"]
     assert loud["lam"] > 100 * quiet["lam"]
 
@@ -38,9 +38,9 @@ def test_variational_weight_grows_with_the_noise(noiseless_case):
 def test_variational_restores_each_image_of_a_batch(noiseless_case):
     y, psf, _ = noiseless_case
     method = Method(niter=20)
-    batch = method.run(torch.cat([y, y.flip(-1)]), torch.cat([psf, psf]))
-    torch.testing.assert_close(batch.x_hat[:1], method.run(y, psf).x_hat, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(batch.x_hat[1:], method.run(y.flip(-1), psf).x_hat, rtol=1e-4, atol=1e-5)
+    batch = method.run(torch.cat([y, y.flip(-1)]), torch.cat([psf, psf]), None)
+    torch.testing.assert_close(batch.x_hat[:1], method.run(y, psf, None).x_hat, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(batch.x_hat[1:], method.run(y.flip(-1), psf, None).x_hat, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("option, value, valid", [("data", "poisson", "l2, kl"), ("prior", "l2", "tv, l1")])

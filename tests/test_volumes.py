@@ -99,7 +99,7 @@ class PlanesOnly(BaseMethod):
     name = "planes_only"
     blind = True
 
-    def run(self, y, psf):
+    def run(self, y, psf, optics):
         return Result(y)
 
 

@@ -64,7 +64,7 @@ def test_zernike_ml_uses_the_optics_only_in_the_blind_optics_track():
     assert not blind.uses_optics() and track_of(blind) == "blind"
     with torch.no_grad():
         assert informed.run(y, None, optics=Optics(fc=0.2)).info["fc"] == pytest.approx(0.2)
-        fitted = blind.run(y, None).info["fc"]
+        fitted = blind.run(y, None, None).info["fc"]
     assert 0.125 <= fitted <= 0.25 and fitted != pytest.approx(0.2)
 
 
@@ -86,6 +86,6 @@ def test_zernike_ml_rejects_bad_parameters_in_one_line(params, message):
 
 def test_zernike_ml_refuses_images_smaller_than_its_kernel_and_optics_beyond_its_model():
     with pytest.raises(ValueError, match="kernel_size"):
-        method(track="blind").run(torch.rand(1, 1, 20, 20), None)
+        method(track="blind").run(torch.rand(1, 1, 20, 20), None, None)
     with pytest.raises(ValueError, match="beyond the model"):
         method(starts=1, iterations=1).run(torch.rand(1, 1, 64, 64), None, optics=Optics(fc=0.41))

@@ -478,22 +478,21 @@ def call_method(method: BaseMethod, case: Case, device: torch.device):
     PSF for ``non-blind``, the case's optics for ``blind+optics``, nothing else for ``blind``.
     """
     y = torch.from_numpy(case.y)[None, None].to(device)
-    track, extra = track_of(method), {}
+    track = track_of(method)
+    psf = optics = None
     if track == "non-blind":
         if case.psf is None:
             raise ValueError(f"{method.name} is non-blind but case {case.case_id} has no PSF; run blind methods on it")
         psf = torch.from_numpy(case.psf)[None, None].to(device)
-    else:
-        psf = None
     if track == "blind+optics":
         if case.optics is None:
             raise ValueError(
                 f"{method.name} runs in the blind+optics track but case {case.case_id} states no optics "
                 f"(meta 'optics' or 'fc'); run it with {method.name}.track=blind"
             )
-        extra["optics"] = case.optics
+        optics = case.optics
     with torch.no_grad():
-        return method.run(y, psf, **extra)
+        return method.run(y, psf, optics)
 
 
 def _run_case(method: BaseMethod, case: Case, device: torch.device, scorer: CaseScorer) -> dict[str, Any]:

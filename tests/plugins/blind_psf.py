@@ -9,7 +9,7 @@ class Method(BaseMethod):
     name = "blind_psf"
     blind = True
 
-    def run(self, y, psf):
+    def run(self, y, psf, optics):
         if psf is not None:
             raise ValueError("a blind method was given the PSF")
         delta = torch.zeros(1, 1, 5, 5)

@@ -7,5 +7,5 @@ class Method(BaseMethod):
     name = "exploding"
     blind = True
 
-    def run(self, y, psf):
+    def run(self, y, psf, optics):
         raise RuntimeError("kaboom")

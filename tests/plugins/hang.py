@@ -9,6 +9,6 @@ class Method(BaseMethod):
     name = "hang"
     blind = True
 
-    def run(self, y, psf):
+    def run(self, y, psf, optics):
         while True:
             time.sleep(1)

@@ -7,7 +7,7 @@ class Method(BaseMethod):
     name = "in_place"
     blind = False
 
-    def run(self, y, psf):
+    def run(self, y, psf, optics):
         result = y.clone()
         y.zero_()
         psf.fill_(1.0)

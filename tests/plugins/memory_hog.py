@@ -14,7 +14,7 @@ class Method(BaseMethod):
     name = "memory_hog"
     blind = True
 
-    def run(self, y, psf):
+    def run(self, y, psf, optics):
         hoard = []
         for _ in range(48):
             hoard.append(np.ones(2**23))  # 64 MiB, written so it is resident

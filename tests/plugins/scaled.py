@@ -10,5 +10,5 @@ class Method(BaseMethod):
     def __init__(self, *, gain: float = 1.0) -> None:
         self.gain = gain
 
-    def run(self, y, psf):
+    def run(self, y, psf, optics):
         return Result(y * self.gain, info={"gain": self.gain})

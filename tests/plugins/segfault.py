@@ -9,5 +9,5 @@ class Method(BaseMethod):
     name = "segfault"
     blind = True
 
-    def run(self, y, psf):
+    def run(self, y, psf, optics):
         ctypes.string_at(0)

@@ -12,6 +12,6 @@ class Method(BaseMethod):
     def __init__(self, *, seconds: float = 1.0) -> None:
         self.seconds = seconds
 
-    def run(self, y, psf):
+    def run(self, y, psf, optics):
         time.sleep(self.seconds)
         return Result(y)

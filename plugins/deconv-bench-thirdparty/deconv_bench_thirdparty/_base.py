@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import torch
 
-from bench.api import BaseMethod, Result
+from bench.api import BaseMethod, Optics, Result
 
 __all__ = ["INSTALL", "SdeconvMethod", "ThirdPartyMethod", "installed_version"]
 
@@ -55,7 +55,7 @@ class ThirdPartyMethod(BaseMethod):
             return f"{self.distribution} cannot be imported ({type(error).__name__}: {error}); {INSTALL}"
         return None
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         if psf is None:
             raise ValueError(f"{self.name} is non-blind: it needs the PSF, got None")
         images = [self.restore(y[b, 0], psf[b if psf.shape[0] > 1 else 0, 0]) for b in range(y.shape[0])]
@@ -97,8 +97,8 @@ class SdeconvMethod(ThirdPartyMethod):
         ),
     )
 
-    def run(self, y: torch.Tensor, psf: torch.Tensor | None) -> Result:
+    def run(self, y: torch.Tensor, psf: torch.Tensor | None, optics: Optics | None) -> Result:
         from sdeconv.core import SSettings
 
         SSettings.instance().device = y.device
-        return super().run(y, psf)
+        return super().run(y, psf, optics)
